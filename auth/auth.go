@@ -1,0 +1,99 @@
+// Package auth is the decision engine: it checks the primary password once,
+// applies policy (lockout, enrollment), verifies the second factor and returns
+// a Decision. It knows nothing of RADIUS packets or HTTP.
+package auth
+
+import (
+	"context"
+	"net/netip"
+)
+
+// Request is one login attempt, already decoded from its transport.
+type Request struct {
+	UserName string
+	// Password is the secret as typed: the password, optionally followed by
+	// the delimiter and a passcode or keyword.
+	Password         string
+	Client           string         // name of the RADIUS client (from the client table)
+	Source           netip.AddrPort // where the request came from
+	NASIdentifier    string
+	NASIPAddress     string
+	CallingStationID string
+}
+
+// Outcome is what the transport must do.
+type Outcome int
+
+const (
+	Reject Outcome = iota
+	Accept
+	Challenge
+	// Drop means send nothing (overload): the client will retransmit.
+	Drop
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Accept:
+		return "accept"
+	case Reject:
+		return "reject"
+	case Challenge:
+		return "challenge"
+	case Drop:
+		return "drop"
+	}
+	return "unknown"
+}
+
+// Reason is the internal cause of a decision: logged and audited, never sent.
+type Reason string
+
+const (
+	ReasonOK                   Reason = "ok"
+	ReasonNoFactorAllowed      Reason = "no_factor_allowed"
+	ReasonBadCredentials       Reason = "bad_credentials" // unknown user or wrong password: one reason, no enumeration
+	ReasonAccountDisabled      Reason = "account_disabled"
+	ReasonLockedOut            Reason = "locked_out"
+	ReasonPasscodeRequired     Reason = "passcode_required"
+	ReasonBadPasscode          Reason = "bad_passcode"
+	ReasonReplayedPasscode     Reason = "replayed_passcode"
+	ReasonNotEnrolled          Reason = "not_enrolled"
+	ReasonInvalidRequest       Reason = "invalid_request"
+	ReasonDirectoryUnavailable Reason = "directory_unavailable"
+	ReasonOverloaded           Reason = "overloaded"
+	ReasonInternalError        Reason = "internal_error"
+)
+
+// Decision is the engine's answer. Message is public (Reply-Message); Reason
+// is private.
+type Decision struct {
+	Outcome Outcome
+	Reason  Reason
+	Message string
+	User    string // normalised user name
+	Factor  string // factor that decided, e.g. "totp"
+	State   []byte // Access-Challenge State (later issues)
+}
+
+// Identity is a user as the primary authenticator knows them.
+type Identity struct {
+	Name   string
+	DN     string
+	Groups []string
+}
+
+// Authenticator checks a primary password. "Denied" is a value (ok=false);
+// "broken" is an error (directory down, overload): the engine fails closed.
+// Implementations must do the same work for unknown users as for known ones.
+type Authenticator interface {
+	Authenticate(ctx context.Context, username, password string) (id Identity, ok bool, err error)
+}
+
+// ErrOverloaded is returned (wrapped) by an Authenticator that could not get
+// capacity before the request's deadline; the engine turns it into Drop.
+var ErrOverloaded = errOverloaded{}
+
+type errOverloaded struct{}
+
+func (errOverloaded) Error() string { return "auth: overloaded" }

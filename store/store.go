@@ -1,0 +1,119 @@
+// Package store defines the persistence contract of radiusmfa: the records it
+// keeps (users, enrollments, lockout counters, audit) and the Store interface
+// every backend implements. Backends live in sub-packages (store/bolt is the
+// embedded default); store/storetest is the conformance suite they all pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them so callers test with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrReplay is returned by AdvanceCounter when the offered counter is not
+	// greater than the last accepted one: the code was already used.
+	ErrReplay = errors.New("store: counter not advanced (code already used)")
+	ErrClosed = errors.New("store: closed")
+)
+
+// User is an account known to radiusmfa. For the built-in directory it holds
+// the password hash; for directory-backed users (LDAP/AD) PasswordHash is empty.
+type User struct {
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"password_hash,omitempty"` // PHC-encoded argon2id
+	Roles        []string  `json:"roles,omitempty"`
+	Disabled     bool      `json:"disabled,omitempty"` // set by `user lock`; cleared by `user unlock`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Enrollment is one second-factor device of a user.
+type Enrollment struct {
+	ID        string `json:"id"`
+	User      string `json:"user"`
+	Kind      string `json:"kind"` // "totp"
+	Label     string `json:"label,omitempty"`
+	Secret    []byte `json:"-"` // plaintext in memory; backends seal it at rest
+	Digits    int    `json:"digits,omitempty"`
+	Algorithm string `json:"algorithm,omitempty"` // SHA1, SHA256, SHA512
+	Period    int    `json:"period,omitempty"`    // seconds
+	// Counter is the last accepted TOTP time step (or HOTP counter). A code is
+	// accepted only if its counter is strictly greater.
+	Counter    uint64    `json:"counter"`
+	Disabled   bool      `json:"disabled,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitempty"`
+}
+
+// LockoutPolicy says when consecutive failures lock an account.
+type LockoutPolicy struct {
+	Threshold int           // failures in a row that lock; 0 disables lockout
+	Duration  time.Duration // how long a lock lasts; 0 means until cleared by an admin
+}
+
+// Lockout is the failure counter of one user name.
+type Lockout struct {
+	Failures    int       `json:"failures"`
+	LastFailure time.Time `json:"last_failure"`
+	// Locked reports a lock; LockedUntil is its end (zero: until an admin clears it).
+	Locked      bool      `json:"locked"`
+	LockedUntil time.Time `json:"locked_until,omitempty"`
+}
+
+// Active reports whether the lockout blocks a login at time now.
+func (l Lockout) Active(now time.Time) bool {
+	return l.Locked && (l.LockedUntil.IsZero() || now.Before(l.LockedUntil))
+}
+
+// AuditRecord is one authentication decision, accounting event or admin action.
+type AuditRecord struct {
+	Seq              uint64        `json:"seq"` // assigned by the store, increasing
+	Time             time.Time     `json:"time"`
+	Kind             string        `json:"kind"` // "auth", "accounting", "admin"
+	User             string        `json:"user,omitempty"`
+	Client           string        `json:"client,omitempty"`
+	NASIdentifier    string        `json:"nas_identifier,omitempty"`
+	NASIPAddress     string        `json:"nas_ip_address,omitempty"`
+	CallingStationID string        `json:"calling_station_id,omitempty"`
+	Factor           string        `json:"factor,omitempty"`
+	Outcome          string        `json:"outcome,omitempty"`
+	Reason           string        `json:"reason,omitempty"`
+	Detail           string        `json:"detail,omitempty"`
+	Duration         time.Duration `json:"duration,omitempty"`
+}
+
+// Store is the persistence contract. Every method is safe for concurrent use.
+// A method that returns nil has made its change durable.
+type Store interface {
+	CreateUser(ctx context.Context, u User) error // ErrExists
+	GetUser(ctx context.Context, name string) (User, error)
+	// UpdateUser applies fn to the stored user atomically; an error from fn aborts.
+	UpdateUser(ctx context.Context, name string, fn func(*User) error) error
+	// DeleteUser removes the user with its enrollments and lockout counter.
+	DeleteUser(ctx context.Context, name string) error
+	ListUsers(ctx context.Context) ([]User, error) // sorted by name
+
+	AddEnrollment(ctx context.Context, e Enrollment) error // ErrNotFound for an unknown user, ErrExists for a taken ID
+	Enrollments(ctx context.Context, user string) ([]Enrollment, error)
+	DeleteEnrollment(ctx context.Context, user, id string) error
+	// AdvanceCounter atomically raises the enrollment's Counter to c and sets
+	// LastUsedAt, or returns ErrReplay when c <= the stored Counter.
+	AdvanceCounter(ctx context.Context, user, id string, c uint64, at time.Time) error
+
+	Lockout(ctx context.Context, user string) (Lockout, error) // zero value when none
+	// RecordFailure counts one failure at time at and locks per policy.
+	RecordFailure(ctx context.Context, user string, at time.Time, p LockoutPolicy) (Lockout, error)
+	// ClearFailures resets the counter and lifts any lock. No-op when none.
+	ClearFailures(ctx context.Context, user string) error
+
+	// AppendAudit stores records, assigning Seq, and prunes past the retention limit.
+	AppendAudit(ctx context.Context, recs ...AuditRecord) error
+	// RecentAudit returns up to n newest records, oldest first.
+	RecentAudit(ctx context.Context, n int) ([]AuditRecord, error)
+
+	Close() error
+}

@@ -81,6 +81,9 @@ type Identity struct {
 	Name   string
 	DN     string
 	Groups []string
+	// Disabled is set, with ok=false, for a known account an administrator
+	// disabled; it only refines the logged Reason, never the reply.
+	Disabled bool
 }
 
 // Authenticator checks a primary password. "Denied" is a value (ok=false);

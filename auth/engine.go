@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"radiusmfa/factors"
+	"radiusmfa/store"
+)
+
+// EngineStore is the part of the store the engine reads and writes.
+type EngineStore interface {
+	Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
+	Lockout(ctx context.Context, user string) (store.Lockout, error)
+	RecordFailure(ctx context.Context, user string, at time.Time, p store.LockoutPolicy) (store.Lockout, error)
+	ClearFailures(ctx context.Context, user string) error
+}
+
+// Policy is the engine's configuration.
+type Policy struct {
+	Delimiter string
+	// AllowUnenrolled accepts a user with a correct password and no second
+	// factor (enrollment_required: allow); false rejects with EnrollMessage.
+	AllowUnenrolled bool
+	EnrollMessage   string
+	Lockout         store.LockoutPolicy
+}
+
+// Public messages. Every credential failure shares one message, so a reply
+// never tells whether the user exists, the password was right or only the
+// code was wrong.
+const (
+	MsgFailed   = "Authentication failed. Enter your password followed by your one-time code, e.g. password,123456"
+	MsgLocked   = "Too many failed attempts: the account is temporarily locked"
+	MsgInvalid  = "Invalid request"
+	MsgInternal = "Authentication is temporarily unavailable"
+)
+
+// Engine decides one login attempt at a time; it is safe for concurrent use.
+type Engine struct {
+	primary Authenticator
+	store   EngineStore
+	factors map[string]factors.Factor
+	policy  Policy
+	now     func() time.Time
+	failMsg string
+}
+
+// NewEngine wires the engine. now may be nil (time.Now).
+func NewEngine(primary Authenticator, s EngineStore, fs []factors.Factor, p Policy, now func() time.Time) *Engine {
+	if now == nil {
+		now = time.Now
+	}
+	if p.Delimiter == "" {
+		p.Delimiter = ","
+	}
+	m := make(map[string]factors.Factor, len(fs))
+	for _, f := range fs {
+		m[f.Kind()] = f
+	}
+	return &Engine{primary: primary, store: s, factors: m, policy: p, now: now,
+		failMsg: failMessage(p.Delimiter)}
+}
+
+func failMessage(delim string) string {
+	if delim == "," {
+		return MsgFailed
+	}
+	return "Authentication failed. Enter your password followed by your one-time code, e.g. password" + delim + "123456"
+}
+
+// Decide runs one attempt: lockout state, one primary check, then the second
+// factor. It never returns an error: "broken" becomes a fail-closed Reject
+// with an internal Reason, and overload becomes Drop.
+func (e *Engine) Decide(ctx context.Context, r Request) Decision {
+	name, ok := NormalizeUserName(r.UserName)
+	if !ok {
+		return Decision{Outcome: Reject, Reason: ReasonInvalidRequest, Message: MsgInvalid}
+	}
+	password, code := SplitPasscode(r.Password, e.policy.Delimiter)
+	d := Decision{User: name}
+	if password == "" {
+		// Refused before any bind: an empty password is an unauthenticated
+		// bind to many LDAP servers.
+		return e.fail(ctx, d, ReasonBadCredentials)
+	}
+	lock, err := e.store.Lockout(ctx, name)
+	if err != nil {
+		return internal(d)
+	}
+	id, ok, err := e.primary.Authenticate(ctx, name, password)
+	switch {
+	case errors.Is(err, ErrOverloaded) || (err != nil && ctx.Err() != nil):
+		d.Outcome, d.Reason = Drop, ReasonOverloaded
+		return d
+	case err != nil:
+		d.Outcome, d.Reason, d.Message = Reject, ReasonDirectoryUnavailable, MsgInternal
+		return d
+	}
+	// The primary check ran even for a locked account, so a locked account
+	// costs the same time as any other.
+	if lock.Active(e.now()) {
+		d.Outcome, d.Reason, d.Message = Reject, ReasonLockedOut, MsgLocked
+		return d
+	}
+	if !ok {
+		if id.Disabled {
+			return e.fail(ctx, d, ReasonAccountDisabled)
+		}
+		return e.fail(ctx, d, ReasonBadCredentials)
+	}
+	return e.secondFactor(ctx, d, code)
+}
+
+func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Decision {
+	all, err := e.store.Enrollments(ctx, d.User)
+	if err != nil {
+		return internal(d)
+	}
+	usable := all[:0:0]
+	for _, en := range all {
+		if _, known := e.factors[en.Kind]; known && !en.Disabled {
+			usable = append(usable, en)
+		}
+	}
+	if len(usable) == 0 {
+		if e.policy.AllowUnenrolled {
+			return e.accept(ctx, d, "", ReasonNoFactorAllowed)
+		}
+		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage
+		return d
+	}
+	if code == "" {
+		return e.fail(ctx, d, ReasonPasscodeRequired)
+	}
+	reason := ReasonBadPasscode
+	for _, en := range usable {
+		switch err := e.factors[en.Kind].Verify(ctx, en, code); {
+		case err == nil:
+			return e.accept(ctx, d, en.Kind, ReasonOK)
+		case errors.Is(err, factors.ErrReplayed):
+			reason = ReasonReplayedPasscode
+		case errors.Is(err, factors.ErrInvalidCode):
+		default:
+			return internal(d)
+		}
+	}
+	return e.fail(ctx, d, reason)
+}
+
+func (e *Engine) accept(ctx context.Context, d Decision, factor string, reason Reason) Decision {
+	if err := e.store.ClearFailures(ctx, d.User); err != nil {
+		return internal(d)
+	}
+	d.Outcome, d.Reason, d.Factor = Accept, reason, factor
+	return d
+}
+
+// fail counts a failure toward the lockout of the name, whether or not such
+// a user exists, so unknown users and wrong passwords take one path.
+func (e *Engine) fail(ctx context.Context, d Decision, reason Reason) Decision {
+	d.Outcome, d.Reason, d.Message = Reject, reason, e.failMsg
+	if e.policy.Lockout.Threshold == 0 {
+		return d
+	}
+	l, err := e.store.RecordFailure(ctx, d.User, e.now(), e.policy.Lockout)
+	if err != nil {
+		return internal(d)
+	}
+	if l.Active(e.now()) {
+		d.Message = MsgLocked
+	}
+	return d
+}
+
+func internal(d Decision) Decision {
+	d.Outcome, d.Reason, d.Message = Reject, ReasonInternalError, MsgInternal
+	return d
+}

@@ -1,0 +1,243 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"radiusmfa/factors"
+	"radiusmfa/store"
+)
+
+// fakePrimary counts calls so tests can assert one primary check per attempt.
+type fakePrimary struct {
+	mu    sync.Mutex
+	users map[string]string // name → password
+	calls []string          // passwords seen
+	err   error
+}
+
+func (f *fakePrimary) Authenticate(_ context.Context, name, pw string) (Identity, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, pw)
+	if f.err != nil {
+		return Identity{}, false, f.err
+	}
+	want, ok := f.users[name]
+	if !ok {
+		return Identity{}, false, nil
+	}
+	return Identity{Name: name}, pw == want, nil
+}
+
+// fakeFactor accepts "111111" once per enrollment and reports replays.
+type fakeFactor struct{ used map[string]bool }
+
+func (*fakeFactor) Kind() string { return "totp" }
+func (f *fakeFactor) Verify(_ context.Context, e store.Enrollment, code string) error {
+	if code != "111111" {
+		return factors.ErrInvalidCode
+	}
+	if f.used[e.ID] {
+		return factors.ErrReplayed
+	}
+	f.used[e.ID] = true
+	return nil
+}
+
+type memStore struct {
+	mu       sync.Mutex
+	enrolled map[string][]store.Enrollment
+	locks    map[string]store.Lockout
+}
+
+func (m *memStore) Enrollments(_ context.Context, u string) ([]store.Enrollment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.enrolled[u], nil
+}
+func (m *memStore) Lockout(_ context.Context, u string) (store.Lockout, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.locks[u], nil
+}
+func (m *memStore) RecordFailure(_ context.Context, u string, at time.Time, p store.LockoutPolicy) (store.Lockout, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.locks[u]
+	if l.Locked && !l.Active(at) {
+		l = store.Lockout{}
+	}
+	l.Failures++
+	l.LastFailure = at
+	if p.Threshold > 0 && l.Failures >= p.Threshold {
+		l.Locked = true
+		if p.Duration > 0 {
+			l.LockedUntil = at.Add(p.Duration)
+		}
+	}
+	m.locks[u] = l
+	return l, nil
+}
+func (m *memStore) ClearFailures(_ context.Context, u string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.locks, u)
+	return nil
+}
+
+type fixture struct {
+	e       *Engine
+	primary *fakePrimary
+	store   *memStore
+	now     time.Time
+}
+
+func newFixture(t *testing.T, p Policy) *fixture {
+	t.Helper()
+	fx := &fixture{
+		primary: &fakePrimary{users: map[string]string{"alice": "pa,ss", "nofactor": "pw"}},
+		store: &memStore{
+			enrolled: map[string][]store.Enrollment{"alice": {{ID: "a1", User: "alice", Kind: "totp"}}},
+			locks:    map[string]store.Lockout{},
+		},
+		now: time.Unix(1_700_000_000, 0),
+	}
+	if p.Lockout.Threshold == 0 {
+		p.Lockout = store.LockoutPolicy{Threshold: 3, Duration: time.Minute}
+	}
+	if p.EnrollMessage == "" {
+		p.EnrollMessage = "enroll first"
+	}
+	fx.e = NewEngine(fx.primary, fx.store, []factors.Factor{&fakeFactor{used: map[string]bool{}}}, p, func() time.Time { return fx.now })
+	return fx
+}
+
+func (fx *fixture) decide(user, pw string) Decision {
+	return fx.e.Decide(context.Background(), Request{UserName: user, Password: pw})
+}
+
+func TestDecide(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	steps := []struct {
+		user, pw string
+		outcome  Outcome
+		reason   Reason
+	}{
+		{"alice", "pa,ss,111111", Accept, ReasonOK},
+		{"alice", "pa,ss,111111", Reject, ReasonReplayedPasscode},
+		{"alice", "pa,ss,222222", Reject, ReasonBadPasscode},
+		{"Alice", "pa,ss", Reject, ReasonPasscodeRequired},
+	}
+	for i, s := range steps {
+		d := fx.decide(s.user, s.pw)
+		if d.Outcome != s.outcome || d.Reason != s.reason {
+			t.Fatalf("step %d (%s): got %v/%s, want %v/%s", i, s.pw, d.Outcome, d.Reason, s.outcome, s.reason)
+		}
+		if d.Outcome == Reject && d.Message != MsgFailed && d.Message != MsgLocked {
+			t.Fatalf("step %d: message %q", i, d.Message)
+		}
+	}
+}
+
+// Invariant: one primary check per attempt, with the password split once.
+func TestInvariantOnePrimaryCheckPerAttempt(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	for _, pw := range []string{"pa,ss,111111", "pa,ss,999999", "wrong,123456", "pa,ss"} {
+		fx.primary.calls = nil
+		fx.decide("alice", pw)
+		if len(fx.primary.calls) != 1 {
+			t.Fatalf("%q: %d primary checks (%q), want 1", pw, len(fx.primary.calls), fx.primary.calls)
+		}
+	}
+	if got := fx.primary.calls[0]; got != "pa,ss" {
+		t.Fatalf("password without passcode checked as %q, want the whole input", got)
+	}
+}
+
+// Invariant: an unknown user and a wrong password give the same reply.
+func TestInvariantUnknownUserLikeWrongPassword(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	a := fx.decide("alice", "wrong,111111")
+	b := fx.decide("mallory", "wrong,111111")
+	if a.Outcome != b.Outcome || a.Message != b.Message || a.Reason != b.Reason {
+		t.Fatalf("wrong password %+v differs from unknown user %+v", a, b)
+	}
+	if fx.store.locks["mallory"].Failures != 1 {
+		t.Fatal("failure of an unknown name not counted like a known one")
+	}
+}
+
+func TestLockout(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	for i := 0; i < 3; i++ {
+		fx.decide("alice", "wrong,111111")
+	}
+	d := fx.decide("alice", "pa,ss,111111")
+	if d.Outcome != Reject || d.Reason != ReasonLockedOut || d.Message != MsgLocked {
+		t.Fatalf("locked account: got %+v", d)
+	}
+	if len(fx.store.enrolled["alice"]) != 1 || fx.e.factors["totp"].(*fakeFactor).used["a1"] {
+		t.Fatal("a locked account burned a code")
+	}
+	fx.now = fx.now.Add(2 * time.Minute)
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Accept {
+		t.Fatalf("after the lock expired: got %+v", d)
+	}
+	if _, still := fx.store.locks["alice"]; still {
+		t.Fatal("accept did not clear the failure counter")
+	}
+	// Wrong codes count too.
+	for i := 0; i < 3; i++ {
+		fx.decide("alice", "pa,ss,000000")
+	}
+	if d := fx.decide("alice", "pa,ss,111111"); d.Reason != ReasonLockedOut {
+		t.Fatalf("wrong codes did not lock: %+v", d)
+	}
+}
+
+func TestUnenrolled(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	d := fx.decide("nofactor", "pw")
+	if d.Outcome != Reject || d.Reason != ReasonNotEnrolled || d.Message != "enroll first" {
+		t.Fatalf("reject policy: %+v", d)
+	}
+	if d := fx.decide("nofactor", "wrong"); d.Reason != ReasonBadCredentials {
+		t.Fatalf("wrong password of an unenrolled user: %+v", d)
+	}
+	fx = newFixture(t, Policy{AllowUnenrolled: true})
+	if d := fx.decide("nofactor", "pw"); d.Outcome != Accept || d.Reason != ReasonNoFactorAllowed {
+		t.Fatalf("allow policy: %+v", d)
+	}
+	// Enrolled users still need their code under the allow policy.
+	if d := fx.decide("alice", "pa,ss"); d.Outcome != Reject {
+		t.Fatalf("allow policy let an enrolled user in without a code: %+v", d)
+	}
+	// A disabled enrollment does not count as a factor.
+	fx.store.enrolled["alice"][0].Disabled = true
+	if d := fx.decide("alice", "pa,ss,111111"); d.Reason != ReasonNoFactorAllowed {
+		t.Fatalf("disabled enrollment used: %+v", d)
+	}
+}
+
+func TestBrokenAndBadInput(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	if d := fx.decide("", "x"); d.Reason != ReasonInvalidRequest {
+		t.Fatalf("empty user: %+v", d)
+	}
+	fx.primary.calls = nil
+	if d := fx.decide("alice", ",123456"); d.Reason != ReasonBadCredentials || len(fx.primary.calls) != 0 {
+		t.Fatalf("empty password reached the directory: %+v, %d calls", d, len(fx.primary.calls))
+	}
+	fx.primary.err = errors.New("ldap: connection refused")
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Reject || d.Reason != ReasonDirectoryUnavailable {
+		t.Fatalf("directory down must fail closed: %+v", d)
+	}
+	fx.primary.err = ErrOverloaded
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Drop {
+		t.Fatalf("overload: %+v", d)
+	}
+}

@@ -1,0 +1,84 @@
+package localdir
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params is an argon2id cost setting.
+type Params struct {
+	Time      uint32
+	MemoryKiB uint32
+	Threads   uint8
+}
+
+// DefaultParams follow the argon2id recommendation of RFC 9106 §7.4 scaled
+// for a login server: 64 MiB, 3 passes, 2 lanes.
+var DefaultParams = Params{Time: 3, MemoryKiB: 64 * 1024, Threads: 2}
+
+const (
+	saltLen = 16
+	keyLen  = 32
+)
+
+var b64 = base64.RawStdEncoding
+
+// ErrMalformedHash reports a stored hash that is not a PHC argon2id string.
+var ErrMalformedHash = errors.New("localdir: malformed password hash")
+
+// HashPassword returns the PHC string form of password under p, e.g.
+// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>.
+func HashPassword(password string, p Params, r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	salt := make([]byte, saltLen)
+	if _, err := io.ReadFull(r, salt); err != nil {
+		return "", fmt.Errorf("localdir: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, keyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, p.MemoryKiB, p.Time, p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// VerifyPassword reports whether password matches the PHC string encoded,
+// using the cost recorded in it, and compares in constant time.
+func VerifyPassword(encoded, password string) (bool, error) {
+	p, salt, want, err := parseHash(encoded)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+func parseHash(encoded string) (Params, []byte, []byte, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	var p Params
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	if p.Time == 0 || p.Threads == 0 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 4<<20 {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	salt, err1 := b64.DecodeString(parts[4])
+	key, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(salt) < 8 || len(key) < 16 {
+		return Params{}, nil, nil, ErrMalformedHash
+	}
+	return p, salt, key, nil
+}

@@ -1,0 +1,81 @@
+// Package localdir is the built-in user directory, the embedded default
+// primary authenticator: users and argon2id password hashes kept in the
+// store. The number of hashes computed at once is bounded, so a login flood
+// queues (and is dropped at its deadline) instead of exhausting memory.
+package localdir
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"radiusmfa/auth"
+	"radiusmfa/store"
+)
+
+// UserStore is the part of the store the directory reads.
+type UserStore interface {
+	GetUser(ctx context.Context, name string) (store.User, error)
+}
+
+// Directory implements auth.Authenticator over the store.
+type Directory struct {
+	users UserStore
+	sem   chan struct{}
+	// decoy is verified for unknown users and users without a password, so
+	// they cost the same argon2id work as a wrong password.
+	decoy string
+}
+
+var _ auth.Authenticator = (*Directory)(nil)
+
+// New returns a directory that hashes with p and computes at most
+// maxConcurrent hashes at once.
+func New(users UserStore, p Params, maxConcurrent int) (*Directory, error) {
+	if maxConcurrent < 1 {
+		return nil, fmt.Errorf("localdir: max concurrent hashes must be at least 1, got %d", maxConcurrent)
+	}
+	var pw [16]byte
+	if _, err := rand.Read(pw[:]); err != nil {
+		return nil, err
+	}
+	decoy, err := HashPassword(string(pw[:]), p, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Directory{users: users, sem: make(chan struct{}, maxConcurrent), decoy: decoy}, nil
+}
+
+// Authenticate implements auth.Authenticator. A wrong password and an unknown
+// user both return ok=false after one argon2id computation.
+func (d *Directory) Authenticate(ctx context.Context, name, password string) (auth.Identity, bool, error) {
+	u, err := d.users.GetUser(ctx, name)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return auth.Identity{}, false, fmt.Errorf("localdir: %w", err)
+	}
+	hash := u.PasswordHash
+	if !known || hash == "" {
+		hash = d.decoy
+	}
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return auth.Identity{}, false, fmt.Errorf("localdir: waiting for a hash slot: %w", auth.ErrOverloaded)
+	}
+	match, err := VerifyPassword(hash, password)
+	<-d.sem
+	if err != nil {
+		return auth.Identity{}, false, fmt.Errorf("localdir: user %q: %w", name, err)
+	}
+	if !known || u.PasswordHash == "" {
+		return auth.Identity{}, false, nil
+	}
+	id := auth.Identity{Name: u.Name}
+	if u.Disabled {
+		id.Disabled = true
+		return id, false, nil
+	}
+	return id, match, nil
+}

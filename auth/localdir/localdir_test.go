@@ -1,0 +1,112 @@
+package localdir
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"radiusmfa/auth"
+	"radiusmfa/store"
+)
+
+var cheap = Params{Time: 1, MemoryKiB: 64, Threads: 1}
+
+type users map[string]store.User
+
+func (u users) GetUser(_ context.Context, name string) (store.User, error) {
+	if x, ok := u[name]; ok {
+		return x, nil
+	}
+	return store.User{}, store.ErrNotFound
+}
+
+func TestHashRoundTrip(t *testing.T) {
+	h, err := HashPassword("correct horse", cheap, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("unexpected encoding %q", h)
+	}
+	if ok, err := VerifyPassword(h, "correct horse"); !ok || err != nil {
+		t.Fatalf("right password: %v %v", ok, err)
+	}
+	if ok, _ := VerifyPassword(h, "correct horsE"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	h2, _ := HashPassword("correct horse", cheap, nil)
+	if h == h2 {
+		t.Fatal("two hashes share a salt")
+	}
+	for _, bad := range []string{"", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "$argon2id$v=19$m=64,t=0,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "plain"} {
+		if _, err := VerifyPassword(bad, "x"); !errors.Is(err, ErrMalformedHash) {
+			t.Errorf("%q: got %v, want ErrMalformedHash", bad, err)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	h, _ := HashPassword("pw", cheap, nil)
+	d, err := New(users{
+		"alice": {Name: "alice", PasswordHash: h},
+		"dis":   {Name: "dis", PasswordHash: h, Disabled: true},
+		"nopw":  {Name: "nopw"},
+	}, cheap, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cases := []struct {
+		name, pw string
+		ok       bool
+		disabled bool
+	}{
+		{"alice", "pw", true, false},
+		{"alice", "nope", false, false},
+		{"ghost", "pw", false, false},
+		{"dis", "pw", false, true},
+		{"nopw", "", false, false},
+		{"nopw", "anything", false, false},
+	}
+	for _, c := range cases {
+		id, ok, err := d.Authenticate(ctx, c.name, c.pw)
+		if err != nil || ok != c.ok || id.Disabled != c.disabled {
+			t.Errorf("%s/%s: ok=%v disabled=%v err=%v", c.name, c.pw, ok, id.Disabled, err)
+		}
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	p := Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
+	h, _ := HashPassword("pw", p, nil)
+	d, err := New(users{"alice": {Name: "alice", PasswordHash: h}}, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the only slot, then a caller with a short deadline must give up
+	// with ErrOverloaded instead of computing a hash.
+	d.sem <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, _, err := d.Authenticate(ctx, "alice", "pw"); !errors.Is(err, auth.ErrOverloaded) {
+		t.Fatalf("got %v, want ErrOverloaded", err)
+	}
+	<-d.sem
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, ok, err := d.Authenticate(context.Background(), "alice", "pw"); !ok || err != nil {
+				t.Errorf("queued login failed: %v %v", ok, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(d.sem) != 0 {
+		t.Fatal("hash slots leaked")
+	}
+}

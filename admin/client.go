@@ -1,0 +1,102 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"time"
+
+	"radiusmfa/store"
+)
+
+// Client implements API over the admin socket of a running server.
+type Client struct{ path string }
+
+var _ API = (*Client)(nil)
+
+// Dial returns a client if a server answers on path.
+func Dial(path string) (*Client, error) {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	c.Close()
+	return &Client{path: path}, nil
+}
+
+func (c *Client) call(ctx context.Context, req request) (response, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "unix", c.path)
+	if err != nil {
+		return response{}, fmt.Errorf("admin socket %s: %w", c.path, err)
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if err := json.NewEncoder(conn).Encode(req); err != nil {
+		return response{}, fmt.Errorf("admin socket: %w", err)
+	}
+	var resp response
+	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+		return response{}, fmt.Errorf("admin socket: %w", err)
+	}
+	if resp.Error != nil {
+		return response{}, fromWire(resp.Error)
+	}
+	return resp, nil
+}
+
+func (c *Client) AddUser(ctx context.Context, name, password string) error {
+	_, err := c.call(ctx, request{Method: "AddUser", Name: name, Password: password})
+	return err
+}
+
+func (c *Client) SetPassword(ctx context.Context, name, password string) error {
+	_, err := c.call(ctx, request{Method: "SetPassword", Name: name, Password: password})
+	return err
+}
+
+func (c *Client) DeleteUser(ctx context.Context, name string) error {
+	_, err := c.call(ctx, request{Method: "DeleteUser", Name: name})
+	return err
+}
+
+func (c *Client) ListUsers(ctx context.Context) ([]UserInfo, error) {
+	r, err := c.call(ctx, request{Method: "ListUsers"})
+	return r.Users, err
+}
+
+func (c *Client) LockUser(ctx context.Context, name string) error {
+	_, err := c.call(ctx, request{Method: "LockUser", Name: name})
+	return err
+}
+
+func (c *Client) UnlockUser(ctx context.Context, name string) error {
+	_, err := c.call(ctx, request{Method: "UnlockUser", Name: name})
+	return err
+}
+
+func (c *Client) EnrollTOTP(ctx context.Context, t TOTPRequest) (TOTPResult, error) {
+	r, err := c.call(ctx, request{Method: "EnrollTOTP", TOTP: &t})
+	if err != nil || r.TOTP == nil {
+		return TOTPResult{}, err
+	}
+	return *r.TOTP, nil
+}
+
+func (c *Client) ListDevices(ctx context.Context, user string) ([]Device, error) {
+	r, err := c.call(ctx, request{Method: "ListDevices", Name: user})
+	return r.Devices, err
+}
+
+func (c *Client) RemoveDevice(ctx context.Context, user, id string) error {
+	_, err := c.call(ctx, request{Method: "RemoveDevice", Name: user, ID: id})
+	return err
+}
+
+func (c *Client) AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error) {
+	r, err := c.call(ctx, request{Method: "AuditTail", N: n})
+	return r.Audit, err
+}

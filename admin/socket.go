@@ -1,0 +1,215 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"radiusmfa/store"
+)
+
+// The wire format is one JSON request and one JSON response per connection.
+type request struct {
+	Method   string       `json:"method"`
+	Name     string       `json:"name,omitempty"`
+	Password string       `json:"password,omitempty"`
+	ID       string       `json:"id,omitempty"`
+	N        int          `json:"n,omitempty"`
+	TOTP     *TOTPRequest `json:"totp,omitempty"`
+}
+
+type response struct {
+	Error   *wireError          `json:"error,omitempty"`
+	Users   []UserInfo          `json:"users,omitempty"`
+	Devices []Device            `json:"devices,omitempty"`
+	TOTP    *TOTPResult         `json:"totp,omitempty"`
+	Audit   []store.AuditRecord `json:"audit,omitempty"`
+}
+
+type wireError struct {
+	Kind    string `json:"kind"` // not_found, exists, invalid, internal
+	Message string `json:"message"`
+}
+
+const maxRequest = 64 << 10
+
+// SocketServer serves API on a unix socket readable only by its owner.
+type SocketServer struct {
+	ln   net.Listener
+	api  API
+	log  *slog.Logger
+	wg   sync.WaitGroup
+	path string
+}
+
+// ListenSocket creates the socket at path (mode 0600). A stale socket left
+// by a crashed server is replaced; a live one is an error.
+func ListenSocket(path string, api API, log *slog.Logger) (*SocketServer, error) {
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("admin socket %s: another server is already running", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	}
+	old := unix.Umask(0o177)
+	ln, err := net.Listen("unix", path)
+	unix.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("admin socket: %w", err)
+	}
+	return &SocketServer{ln: ln, api: api, log: log, path: path}, nil
+}
+
+// Serve accepts connections until Close.
+func (s *SocketServer) Serve() {
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(c)
+		}()
+	}
+}
+
+// Close stops accepting, waits for running requests and removes the socket.
+func (s *SocketServer) Close() error {
+	err := s.ln.Close()
+	s.wg.Wait()
+	return err
+}
+
+// peerAllowed admits root and the server's own user: the file mode already
+// says so, and this holds even if the mode is loosened by hand.
+func peerAllowed(c net.Conn) bool {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return false
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var cred *unix.Ucred
+	_ = raw.Control(func(fd uintptr) {
+		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	})
+	if err != nil || cred == nil {
+		return false
+	}
+	return cred.Uid == 0 || int(cred.Uid) == os.Getuid()
+}
+
+func (s *SocketServer) handle(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	enc := json.NewEncoder(c)
+	if !peerAllowed(c) {
+		_ = enc.Encode(response{Error: &wireError{Kind: "invalid", Message: "permission denied"}})
+		return
+	}
+	var req request
+	if err := json.NewDecoder(io.LimitReader(c, maxRequest)).Decode(&req); err != nil {
+		_ = enc.Encode(response{Error: &wireError{Kind: "invalid", Message: "malformed request"}})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	defer cancel()
+	resp := dispatch(ctx, s.api, req)
+	if resp.Error != nil && resp.Error.Kind == "internal" {
+		s.log.Error("admin request failed", "method", req.Method, "err", resp.Error.Message)
+	}
+	_ = enc.Encode(resp)
+}
+
+func dispatch(ctx context.Context, api API, r request) response {
+	var resp response
+	var err error
+	switch r.Method {
+	case "AddUser":
+		err = api.AddUser(ctx, r.Name, r.Password)
+	case "SetPassword":
+		err = api.SetPassword(ctx, r.Name, r.Password)
+	case "DeleteUser":
+		err = api.DeleteUser(ctx, r.Name)
+	case "ListUsers":
+		resp.Users, err = api.ListUsers(ctx)
+	case "LockUser":
+		err = api.LockUser(ctx, r.Name)
+	case "UnlockUser":
+		err = api.UnlockUser(ctx, r.Name)
+	case "EnrollTOTP":
+		if r.TOTP == nil {
+			err = fmt.Errorf("%w: missing totp", ErrInvalid)
+			break
+		}
+		var res TOTPResult
+		res, err = api.EnrollTOTP(ctx, *r.TOTP)
+		resp.TOTP = &res
+	case "ListDevices":
+		resp.Devices, err = api.ListDevices(ctx, r.Name)
+	case "RemoveDevice":
+		err = api.RemoveDevice(ctx, r.Name, r.ID)
+	case "AuditTail":
+		resp.Audit, err = api.AuditTail(ctx, r.N)
+	default:
+		err = fmt.Errorf("%w: unknown method %q", ErrInvalid, r.Method)
+	}
+	if err != nil {
+		return response{Error: toWire(err)}
+	}
+	return resp
+}
+
+func toWire(err error) *wireError {
+	kind := "internal"
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		kind = "not_found"
+	case errors.Is(err, store.ErrExists):
+		kind = "exists"
+	case errors.Is(err, ErrInvalid):
+		kind = "invalid"
+	}
+	return &wireError{Kind: kind, Message: err.Error()}
+}
+
+// remoteError keeps the sentinel of a wire error so errors.Is works on the
+// client side as it does in process.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.kind }
+
+func fromWire(w *wireError) error {
+	var kind error
+	switch w.Kind {
+	case "not_found":
+		kind = store.ErrNotFound
+	case "exists":
+		kind = store.ErrExists
+	case "invalid":
+		kind = ErrInvalid
+	}
+	return &remoteError{msg: w.Message, kind: kind}
+}

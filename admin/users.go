@@ -1,0 +1,200 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"radiusmfa/auth/localdir"
+	"radiusmfa/factors/totp"
+	"radiusmfa/store"
+)
+
+// AddUser creates a built-in directory user.
+func (s *Service) AddUser(ctx context.Context, name, password string) error {
+	n, err := userName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPassword(password); err != nil {
+		return err
+	}
+	h, err := localdir.HashPassword(password, s.opt.Hash, nil)
+	if err != nil {
+		return err
+	}
+	now := s.opt.Now().UTC()
+	if err := s.st.CreateUser(ctx, store.User{Name: n, PasswordHash: h, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return err
+	}
+	s.audit(ctx, "user.add", n)
+	return nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Service) SetPassword(ctx context.Context, name, password string) error {
+	n, err := userName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPassword(password); err != nil {
+		return err
+	}
+	h, err := localdir.HashPassword(password, s.opt.Hash, nil)
+	if err != nil {
+		return err
+	}
+	err = s.st.UpdateUser(ctx, n, func(u *store.User) error {
+		u.PasswordHash, u.UpdatedAt = h, s.opt.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, "user.passwd", n)
+	return nil
+}
+
+// DeleteUser removes a user and their devices.
+func (s *Service) DeleteUser(ctx context.Context, name string) error {
+	n, err := userName(name)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteUser(ctx, n); err != nil {
+		return err
+	}
+	s.audit(ctx, "user.del", n)
+	return nil
+}
+
+// ListUsers lists users with their lock state and device count.
+func (s *Service) ListUsers(ctx context.Context) ([]UserInfo, error) {
+	us, err := s.st.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opt.Now()
+	out := make([]UserInfo, 0, len(us))
+	for _, u := range us {
+		l, err := s.st.Lockout(ctx, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		es, err := s.st.Enrollments(ctx, u.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, UserInfo{Name: u.Name, Disabled: u.Disabled, LockedOut: l.Active(now),
+			Failures: l.Failures, Devices: len(es), CreatedAt: u.CreatedAt, HasPassword: u.PasswordHash != ""})
+	}
+	return out, nil
+}
+
+// LockUser disables a user until UnlockUser.
+func (s *Service) LockUser(ctx context.Context, name string) error {
+	return s.setDisabled(ctx, name, true, "user.lock")
+}
+
+// UnlockUser re-enables a user and clears any failure lockout.
+func (s *Service) UnlockUser(ctx context.Context, name string) error {
+	n, err := userName(name)
+	if err != nil {
+		return err
+	}
+	err = s.setDisabled(ctx, n, false, "user.unlock")
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// A lockout counter exists for any name that failed, known or not.
+	if cerr := s.st.ClearFailures(ctx, n); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+func (s *Service) setDisabled(ctx context.Context, name string, disabled bool, action string) error {
+	n, err := userName(name)
+	if err != nil {
+		return err
+	}
+	err = s.st.UpdateUser(ctx, n, func(u *store.User) error {
+		u.Disabled, u.UpdatedAt = disabled, s.opt.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, action, n)
+	return nil
+}
+
+// EnrollTOTP adds an authenticator-app device and returns its seed, once.
+func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, error) {
+	n, err := userName(r.User)
+	if err != nil {
+		return TOTPResult{}, err
+	}
+	if _, err := s.st.GetUser(ctx, n); err != nil {
+		return TOTPResult{}, err
+	}
+	digits, alg := r.Digits, r.Algorithm
+	if digits == 0 {
+		digits = s.opt.Digits
+	}
+	if alg == "" {
+		alg = s.opt.Algorithm
+	}
+	p, err := totp.NewEnrollment(n, totp.EnrollOptions{Issuer: s.opt.Issuer, Label: r.Label,
+		Digits: digits, Algorithm: alg, Now: s.opt.Now()})
+	if err != nil {
+		return TOTPResult{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := s.st.AddEnrollment(ctx, p.Enrollment); err != nil {
+		return TOTPResult{}, err
+	}
+	s.audit(ctx, "totp.enroll "+p.Enrollment.ID, n)
+	return TOTPResult{ID: p.Enrollment.ID, Secret: p.Secret, URI: p.URI}, nil
+}
+
+// ListDevices lists a user's enrollments without secrets.
+func (s *Service) ListDevices(ctx context.Context, user string) ([]Device, error) {
+	n, err := userName(user)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.st.GetUser(ctx, n); err != nil {
+		return nil, err
+	}
+	es, err := s.st.Enrollments(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Device, 0, len(es))
+	for _, e := range es {
+		out = append(out, Device{ID: e.ID, Kind: e.Kind, Label: e.Label, Disabled: e.Disabled,
+			CreatedAt: e.CreatedAt, LastUsedAt: e.LastUsedAt})
+	}
+	return out, nil
+}
+
+// RemoveDevice deletes one enrollment.
+func (s *Service) RemoveDevice(ctx context.Context, user, id string) error {
+	n, err := userName(user)
+	if err != nil {
+		return err
+	}
+	if err := s.st.DeleteEnrollment(ctx, n, id); err != nil {
+		return err
+	}
+	s.audit(ctx, "device.remove "+id, n)
+	return nil
+}
+
+// AuditTail returns the newest n audit records, oldest first.
+func (s *Service) AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error) {
+	if n <= 0 || n > 100000 {
+		return nil, fmt.Errorf("%w: n must be 1-100000", ErrInvalid)
+	}
+	return s.st.RecentAudit(ctx, n)
+}

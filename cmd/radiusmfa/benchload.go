@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/md5"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"radiusmfa/auth/localdir"
+	"radiusmfa/config"
+	"radiusmfa/factors/totp"
+	"radiusmfa/store"
+)
+
+// benchUser is one enrolled login the generator can use.
+type benchUser struct {
+	Name     string `json:"name"`
+	Password string `json:"password"`
+	Secret   string `json:"secret"` // base32
+	lastStep int64
+}
+
+// enrollBenchUsers writes users and TOTP seeds straight into the store. One
+// hash is computed and shared, so setup does not take users × hash time.
+func (c *cli) enrollBenchUsers(cfg *config.Config, n int) ([]benchUser, error) {
+	st, err := c.openStoreBulk(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	a := cfg.LocalDir.Argon2
+	const pw = "bench-password"
+	hash, err := localdir.HashPassword(pw, localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads}, nil)
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	users := make([]benchUser, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 64)
+	for i := range users {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			name := fmt.Sprintf("bench%06d", i)
+			if err := st.CreateUser(ctx, store.User{Name: name, PasswordHash: hash}); err != nil {
+				errs <- err
+				return
+			}
+			p, err := totp.NewEnrollment(name, totp.EnrollOptions{})
+			if err == nil {
+				err = st.AddEnrollment(ctx, p.Enrollment)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			users[i] = benchUser{Name: name, Password: pw, Secret: p.Secret}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	return users, st.Sync()
+}
+
+// benchResult is what one run measured.
+type benchResult struct {
+	Sent, Accepted, Rejected, Timeouts, Skipped int64
+	Elapsed                                     time.Duration
+	AcceptedPerSec                              float64
+	P50, P99, Max                               time.Duration
+}
+
+func (r benchResult) print(w io.Writer, o benchOptions) {
+	fmt.Fprintf(w, "target %s, %d users, concurrency %d, %s\n", o.Addr, o.Users, o.Concurrency, o.Duration)
+	if o.Spawn {
+		fmt.Fprintf(w, "server argon2id: %s\n", o.Argon2)
+	}
+	fmt.Fprintf(w, "sent %d: accepted %d, rejected %d, timeouts %d\n", r.Sent, r.Accepted, r.Rejected, r.Timeouts)
+	fmt.Fprintf(w, "accepted logins/s: %.0f\n", r.AcceptedPerSec)
+	fmt.Fprintf(w, "latency p50 %s, p99 %s, max %s\n", r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
+}
+
+// runLoad drives the server with concurrency workers, each owning a slice of
+// the users. A user's codes are used in increasing time steps (at most three
+// per 30 s step with the default skew), so every login is a fresh code.
+func runLoad(ctx context.Context, o benchOptions, users []benchUser) (benchResult, error) {
+	raddr, err := net.ResolveUDPAddr("udp", o.Addr)
+	if err != nil {
+		return benchResult{}, err
+	}
+	var res benchResult
+	var mu sync.Mutex
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	start := time.Now()
+	stopAt := start.Add(o.Duration)
+	var firstErr atomic.Value
+	for w := 0; w < o.Concurrency; w++ {
+		var mine []*benchUser
+		for i := w; i < len(users); i += o.Concurrency {
+			mine = append(mine, &users[i])
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, r, err := benchWorker(raddr, []byte(o.Secret), mine, stopAt, o.Timeout)
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+			}
+			mu.Lock()
+			lat = append(lat, l...)
+			res.Sent += r.Sent
+			res.Accepted += r.Accepted
+			res.Rejected += r.Rejected
+			res.Timeouts += r.Timeouts
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return res, err
+	}
+	res.Elapsed = time.Since(start)
+	res.AcceptedPerSec = float64(res.Accepted) / res.Elapsed.Seconds()
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.P50, res.P99, res.Max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
+	}
+	return res, nil
+}
+
+func benchWorker(raddr *net.UDPAddr, secret []byte, users []*benchUser, stopAt time.Time, timeout time.Duration) ([]time.Duration, benchResult, error) {
+	conn, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		return nil, benchResult{}, err
+	}
+	defer conn.Close()
+	var r benchResult
+	lat := make([]time.Duration, 0, 1024)
+	buf := make([]byte, radius.MaxPacketLength)
+	var id byte
+	for i := 0; time.Now().Before(stopAt); i++ {
+		u := users[i%len(users)]
+		now := time.Now()
+		step := now.Unix() / 30
+		next := max(u.lastStep+1, step-1)
+		if next > step+1 {
+			if i%len(users) == len(users)-1 { // every user of this worker is used up for this step
+				time.Sleep(time.Until(time.Unix((step+1)*30, 0)))
+			}
+			continue
+		}
+		code, err := hotp.GenerateCodeCustom(u.Secret, uint64(next), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			return nil, r, err
+		}
+		id++
+		pkt, err := benchRequest(id, u.Name, u.Password+","+code, secret)
+		if err != nil {
+			return nil, r, err
+		}
+		t0 := time.Now()
+		if _, err := conn.Write(pkt); err != nil {
+			return nil, r, err
+		}
+		r.Sent++
+		u.lastStep = next
+		_ = conn.SetReadDeadline(t0.Add(timeout))
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				r.Timeouts++
+				break
+			}
+			if n < 20 || buf[1] != id {
+				continue // a late reply to an earlier, timed-out request
+			}
+			lat = append(lat, time.Since(t0))
+			if radius.Code(buf[0]) == radius.CodeAccessAccept {
+				r.Accepted++
+			} else {
+				r.Rejected++
+			}
+			break
+		}
+	}
+	return lat, r, nil
+}
+
+// benchRequest encodes an Access-Request with a Message-Authenticator.
+func benchRequest(id byte, user, password string, secret []byte) ([]byte, error) {
+	p := radius.New(radius.CodeAccessRequest, secret)
+	p.Identifier = id
+	p.Attributes = append(p.Attributes, &radius.AVP{Type: 80, Attribute: make([]byte, 16)})
+	if err := rfc2865.UserName_SetString(p, user); err != nil {
+		return nil, err
+	}
+	if err := rfc2865.UserPassword_SetString(p, password); err != nil {
+		return nil, err
+	}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(md5.New, secret)
+	mac.Write(b)
+	copy(b[22:38], mac.Sum(nil)) // the Message-Authenticator is the first attribute
+	return b, nil
+}

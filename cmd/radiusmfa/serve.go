@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"radiusmfa/admin"
+	"radiusmfa/audit"
+	"radiusmfa/auth"
+	"radiusmfa/auth/localdir"
+	"radiusmfa/config"
+	"radiusmfa/factors"
+	"radiusmfa/factors/totp"
+	"radiusmfa/radiusd"
+	"radiusmfa/store"
+)
+
+// shutdownGrace bounds how long in-flight requests may finish after SIGTERM.
+const shutdownGrace = 15 * time.Second
+
+func (c *cli) serve(args []string) error {
+	fs, cfgPath := c.flags("serve")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, warnings, err := c.loadConfigWarn(*cfgPath)
+	if err != nil {
+		return err
+	}
+	c.printWarnings(warnings)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return c.runServer(ctx, cfg)
+}
+
+// runServer wires every part in a visible order and runs until ctx ends.
+func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
+	log := newLogger(cfg.Log, c.stderr)
+	st, err := c.openStore(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	auditw := audit.NewWriter(st, log, reg)
+	defer auditw.Close()
+
+	a := cfg.LocalDir.Argon2
+	dir, err := localdir.New(st, localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
+		cfg.LocalDir.MaxConcurrentHashes)
+	if err != nil {
+		return err
+	}
+	engine := auth.NewEngine(dir, st,
+		[]factors.Factor{totp.New(st, totp.Options{Skew: cfg.TOTP.Skew})},
+		auth.Policy{
+			Delimiter:       cfg.Auth.Delimiter,
+			AllowUnenrolled: cfg.Auth.EnrollmentRequired == "allow",
+			EnrollMessage:   cfg.Auth.EnrollMessage,
+			Lockout:         store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
+		}, nil)
+
+	rcfg, err := radiusConfig(cfg.Radius)
+	if err != nil {
+		return err
+	}
+	for _, cl := range rcfg.Clients {
+		if cl.RequireMA == radiusd.MAOptional {
+			log.Warn("client does not require Message-Authenticator: vulnerable to Blast-RADIUS (CVE-2024-3596); use only for devices that cannot send it",
+				"client", cl.Name)
+		}
+	}
+	srv, err := radiusd.NewServer(rcfg, engine, auditw, log, reg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	sock, err := admin.ListenSocket(cfg.Admin.Socket, admin.NewService(st, serviceOptions(cfg, "admin-socket")), log)
+	if err != nil {
+		return err
+	}
+	go sock.Serve()
+	defer sock.Close()
+
+	ops, err := startOps(cfg.Ops.Listen, reg, log)
+	if err != nil {
+		return err
+	}
+	defer ops.Close()
+
+	log.Info("radiusmfa ready", "version", version, "auth", addrList(srv.AuthAddrs()),
+		"accounting", addrList(srv.AcctAddrs()), "ops", ops.Addr(), "admin_socket", cfg.Admin.Socket,
+		"store", cfg.Store.Path)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ctx) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func radiusConfig(r config.RadiusConfig) (radiusd.Config, error) {
+	out := radiusd.Config{
+		AuthAddrs: r.Listen, AcctAddrs: r.AccountingListen, RequestTimeout: r.RequestTimeout,
+		ReplyCacheTTL: r.ReplyCacheTTL, UnknownClientLogInterval: r.UnknownClientLogInterval,
+		MaxInFlight: r.MaxInFlight,
+	}
+	for i, cc := range r.Clients {
+		req, err := radiusd.ParseMARequirement(cc.RequireMessageAuthenticator)
+		if err != nil {
+			return out, fmt.Errorf("radius.clients[%d]: %w", i, err)
+		}
+		cl := radiusd.Client{Name: cc.Name, Secret: []byte(cc.Secret), RequireMA: req}
+		for _, n := range cc.Networks {
+			p, err := parsePrefix(n)
+			if err != nil {
+				return out, fmt.Errorf("radius.clients[%d].networks: %w", i, err)
+			}
+			cl.Networks = append(cl.Networks, p)
+		}
+		out.Clients = append(out.Clients, cl)
+	}
+	return out, nil
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func addrList(as []net.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+type opsServer struct {
+	srv  *http.Server
+	addr string
+}
+
+// Addr is the bound address ("" when disabled).
+func (o *opsServer) Addr() string { return o.addr }
+
+func (o *opsServer) Close() {
+	if o.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = o.srv.Shutdown(ctx)
+	}
+}
+
+// startOps serves /healthz and /metrics; an empty address disables it.
+func startOps(addr string, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+	if addr == "" {
+		return &opsServer{}, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ops listener: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("ops listener", "err", err)
+		}
+	}()
+	return &opsServer{srv: srv, addr: ln.Addr().String()}, nil
+}

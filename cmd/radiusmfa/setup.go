@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"radiusmfa/admin"
+	"radiusmfa/auth/localdir"
+	"radiusmfa/config"
+	"radiusmfa/store"
+	"radiusmfa/store/bolt"
+)
+
+func (c *cli) getenv(key string) string {
+	for _, kv := range c.env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// loadConfig loads and validates the configuration. Warnings are printed
+// by the commands that start or check a server (serve, check-config), not by
+// every user command.
+func (c *cli) loadConfig(flagPath string) (*config.Config, error) {
+	cfg, _, err := c.loadConfigWarn(flagPath)
+	return cfg, err
+}
+
+func (c *cli) loadConfigWarn(flagPath string) (*config.Config, []string, error) {
+	return config.Load(config.ResolveConfigPath(flagPath, c.env), c.env)
+}
+
+func (c *cli) printWarnings(ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(c.stderr, "warning:", w)
+	}
+}
+
+func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openStore opens the bbolt database, creating the data directory and the
+// master key on first use.
+func (c *cli) openStore(cfg *config.Config, log *slog.Logger) (*bolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, created, err := store.LoadOrCreateMasterKey(cfg.Store.MasterKeyFile, c.getenv("RADIUSMFA_MASTER_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		log.Warn("created a new master key: back it up, the database cannot be read without it",
+			"path", cfg.Store.MasterKeyFile)
+	}
+	return bolt.Open(cfg.Store.Path, key, bolt.Options{
+		MaxAuditRecords: cfg.Audit.MaxRecords, MaxAuditAge: cfg.Audit.MaxAge, Logger: log,
+	})
+}
+
+func serviceOptions(cfg *config.Config, actor string) admin.Options {
+	a := cfg.LocalDir.Argon2
+	return admin.Options{
+		Hash:      localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
+		Delimiter: cfg.Auth.Delimiter, Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits,
+		Algorithm: cfg.TOTP.Algorithm, Actor: actor,
+	}
+}
+
+// openAPI reaches the running server over its admin socket, or opens the
+// database directly when no server runs (bbolt allows one process).
+func (c *cli) openAPI(flagPath string) (admin.API, func(), error) {
+	cfg, err := c.loadConfig(flagPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cl, err := admin.Dial(cfg.Admin.Socket); err == nil {
+		return cl, func() {}, nil
+	}
+	log := newLogger(cfg.Log, c.stderr)
+	st, err := c.openStore(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return admin.NewService(st, serviceOptions(cfg, "cli")), func() { st.Close() }, nil
+}
+
+// openStoreBulk opens the store for a bulk load (the bench setup) with
+// fsync off; the caller must Sync before Close.
+func (c *cli) openStoreBulk(cfg *config.Config) (*bolt.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, _, err := store.LoadOrCreateMasterKey(cfg.Store.MasterKeyFile, c.getenv("RADIUSMFA_MASTER_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	return bolt.Open(cfg.Store.Path, key, bolt.Options{NoSync: true})
+}

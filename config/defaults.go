@@ -1,0 +1,103 @@
+package config
+
+import (
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Default returns the configuration used for every key that neither the file
+// nor the environment sets. The values that depend on others (store.path,
+// store.master_key_file, admin.socket, localdir.max_concurrent_hashes and
+// each client's require_message_authenticator) are left empty here and filled
+// in by Load.
+func Default() *Config {
+	return &Config{
+		DataDir: "./var",
+		Log:     LogConfig{Level: "info", Format: "text"},
+		Radius: RadiusConfig{
+			Listen:                   []string{"127.0.0.1:1812"},
+			AccountingListen:         []string{"127.0.0.1:1813"},
+			RequestTimeout:           10 * time.Second,
+			ReplyCacheTTL:            30 * time.Second,
+			MaxInFlight:              1024,
+			UnknownClientLogInterval: time.Minute,
+		},
+		Auth: AuthConfig{
+			Delimiter:          ",",
+			EnrollmentRequired: "reject",
+			EnrollMessage:      "Two-factor enrollment required: contact your administrator",
+			Lockout:            LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
+		},
+		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
+		LocalDir: LocalDirConfig{
+			Argon2: Argon2Config{Time: 3, MemoryKiB: 64 * 1024, Threads: 2},
+		},
+		Audit: AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
+		Ops:   OpsConfig{Listen: "127.0.0.1:9812"},
+	}
+}
+
+// setDefaults registers every key of Default with v.
+func setDefaults(v *viper.Viper) {
+	def := reflect.ValueOf(Default()).Elem()
+	for _, l := range leaves() {
+		val := def.FieldByIndex(l.index)
+		if val.Kind() == reflect.Slice && val.IsNil() {
+			continue // no default list (radius.clients)
+		}
+		v.SetDefault(l.key, val.Interface())
+	}
+}
+
+// Derived file names inside data_dir.
+const (
+	defaultStoreFile     = "radiusmfa.db"
+	defaultMasterKeyFile = "master.key"
+	defaultAdminSocket   = "admin.sock"
+	defaultClientMA      = "true"
+)
+
+// resolve fills the defaults that depend on other keys and puts
+// case-insensitive values in their canonical case, so every consumer sees one
+// spelling. It reports the problems that only exist before resolution.
+func (c *Config) resolve() []error {
+	var p problems
+	if c.Store.Path == "" {
+		c.Store.Path = filepath.Join(c.DataDir, defaultStoreFile)
+	}
+	if c.Store.MasterKeyFile == "" {
+		c.Store.MasterKeyFile = filepath.Join(c.DataDir, defaultMasterKeyFile)
+	}
+	if c.Admin.Socket == "" {
+		c.Admin.Socket = filepath.Join(c.DataDir, defaultAdminSocket)
+	}
+	if c.LocalDir.MaxConcurrentHashes == 0 {
+		c.LocalDir.MaxConcurrentHashes = 2 * runtime.NumCPU()
+	}
+	c.Log.Level = strings.ToLower(c.Log.Level)
+	c.Log.Format = strings.ToLower(c.Log.Format)
+	c.Auth.EnrollmentRequired = strings.ToLower(c.Auth.EnrollmentRequired)
+	c.TOTP.Algorithm = strings.ToUpper(c.TOTP.Algorithm)
+
+	for i := range c.Radius.Clients {
+		cl := &c.Radius.Clients[i]
+		if cl.RequireMessageAuthenticator == "" {
+			cl.RequireMessageAuthenticator = defaultClientMA
+		}
+		cl.RequireMessageAuthenticator = strings.ToLower(cl.RequireMessageAuthenticator)
+		for j, n := range cl.Networks {
+			if prefix, err := parseNetwork(n); err == nil {
+				cl.Networks[j] = prefix.String()
+			}
+		}
+		if cl.Secret != "" && cl.SecretFile != "" {
+			p.addf(clientKey(i, cl.Name, ""), "set secret or secret_file, not both")
+		}
+	}
+	return p.errs
+}

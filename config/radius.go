@@ -1,0 +1,231 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// The radius section: listen addresses and the client table.
+
+func (c *Config) validateRadius(p *problems) {
+	r := &c.Radius
+	if len(r.Listen) == 0 {
+		p.addf("radius.listen", "at least one address is required")
+	}
+	seen := make(map[string]string) // canonical address → key that claimed it
+	p.listenAddrs("radius.listen", r.Listen, seen)
+	p.listenAddrs("radius.accounting_listen", r.AccountingListen, seen)
+
+	p.positiveDuration("radius.request_timeout", r.RequestTimeout)
+	p.positiveDuration("radius.reply_cache_ttl", r.ReplyCacheTTL)
+	p.positiveDuration("radius.unknown_client_log_interval", r.UnknownClientLogInterval)
+	if r.MaxInFlight <= 0 {
+		p.addf("radius.max_in_flight", "must be at least 1, got %d", r.MaxInFlight)
+	}
+}
+
+// listenAddrs checks a list of UDP listen addresses; seen spots the same
+// address twice, which could not be bound.
+func (p *problems) listenAddrs(key string, addrs []string, seen map[string]string) {
+	for i, addr := range addrs {
+		itemKey := fmt.Sprintf("%s[%d]", key, i)
+		canon, err := parseListen(addr)
+		if err != nil {
+			p.addf(itemKey, "%v", err)
+			continue
+		}
+		if strings.HasSuffix(canon, ":0") {
+			continue // every port-0 listener gets its own port
+		}
+		if first, dup := seen[canon]; dup {
+			p.addf(itemKey, "%s is already listed as %s", addr, first)
+			continue
+		}
+		seen[canon] = itemKey
+	}
+}
+
+// maxSecretFileSize bounds what a secret_file read may return: a RADIUS secret
+// is a short string, and a mistaken path to a large file should fail fast.
+const maxSecretFileSize = 64 << 10
+
+// validateClients checks the client table and reads secret files. Networks
+// must not be claimed twice: the longest-prefix match in radiusd would then
+// pick one client arbitrarily.
+func (c *Config) validateClients(p *problems) {
+	names := make(map[string]int)   // name → index of its first client
+	claimed := make(map[string]int) // canonical prefix → index of its client
+	for i := range c.Radius.Clients {
+		cl := &c.Radius.Clients[i]
+		if strings.TrimSpace(cl.Name) == "" {
+			p.addf(clientKey(i, "", "name"), "is required")
+		} else if first, dup := names[cl.Name]; dup {
+			p.addf(clientKey(i, cl.Name, "name"), "is already used by radius.clients[%d]", first)
+		} else {
+			names[cl.Name] = i
+		}
+
+		if len(cl.Networks) == 0 {
+			p.addf(clientKey(i, cl.Name, "networks"), "at least one network is required")
+		}
+		for j, n := range cl.Networks {
+			key := clientKey(i, cl.Name, fmt.Sprintf("networks[%d]", j))
+			prefix, err := parseNetwork(n)
+			if err != nil {
+				p.addf(key, "%v", err)
+				continue
+			}
+			if owner, dup := claimed[prefix.String()]; dup {
+				p.addf(key, "%s is already claimed by radius.clients[%d]", prefix, owner)
+				continue
+			}
+			claimed[prefix.String()] = i
+		}
+
+		c.validateSecret(p, i)
+		p.oneOf(clientKey(i, cl.Name, "require_message_authenticator"), cl.RequireMessageAuthenticator, messageAuthModes)
+	}
+}
+
+// validateSecret fills the client's Secret from its secret_file, if any, and
+// checks that a secret is there.
+func (c *Config) validateSecret(p *problems, i int) {
+	cl := &c.Radius.Clients[i]
+	if cl.SecretFile != "" {
+		secret, err := readSecretFile(cl.SecretFile)
+		if err != nil {
+			p.addf(clientKey(i, cl.Name, "secret_file"), "%v", err)
+			return
+		}
+		cl.Secret = secret
+	}
+	if cl.Secret == "" {
+		p.addf(clientKey(i, cl.Name, "secret"), "is required (or secret_file)")
+	}
+}
+
+// readSecretFile returns the file's content without its trailing line break.
+// It refuses anything but a regular file (after symlinks), so a path to a
+// device or pipe cannot block startup.
+func readSecretFile(path string) (string, error) {
+	info, err := os.Stat(path) // before Open, which would block on a FIFO
+	if err != nil {
+		return "", err
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSecretFileSize+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxSecretFileSize {
+		return "", fmt.Errorf("%s is larger than %d bytes", path, maxSecretFileSize)
+	}
+	secret := strings.TrimRight(string(data), "\r\n")
+	if secret == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return secret, nil
+}
+
+// parseListen checks a listen address: host:port with a numeric port and an
+// IPv6 host in brackets. The host may be empty (every address), an IP address
+// or a host name. Port 0, which asks the kernel for a free port, is allowed
+// because tests bind ephemeral ports; it makes no sense in production.
+// It returns the address in a canonical form, for spotting duplicates.
+func parseListen(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		if strings.Count(addr, ":") > 1 && !strings.HasPrefix(addr, "[") {
+			return "", fmt.Errorf("%q is not host:port (write IPv6 addresses in brackets, e.g. [::1]:1812)", addr)
+		}
+		return "", fmt.Errorf("%q is not host:port", addr)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return "", fmt.Errorf("%q: port must be a number from 0 to 65535", addr)
+	}
+	switch {
+	case host == "":
+	case strings.HasPrefix(addr, "["):
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Is6() {
+			return "", fmt.Errorf("%q: %q in brackets is not an IPv6 address", addr, host)
+		}
+		host = ip.String()
+	default:
+		if ip, err := netip.ParseAddr(host); err == nil {
+			host = ip.String()
+		} else if !isHostName(host) {
+			return "", fmt.Errorf("%q: %q is neither an IP address nor a host name", addr, host)
+		} else {
+			host = strings.ToLower(host)
+		}
+	}
+	return net.JoinHostPort(host, strconv.FormatUint(n, 10)), nil
+}
+
+// isHostName reports whether s is a syntactically valid DNS name.
+func isHostName(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseNetwork reads a client network: a CIDR prefix, or a bare address,
+// which stands for itself alone (/32 or /128). A prefix with host bits set is
+// refused rather than masked, because it is usually a mistyped address or
+// length.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		prefix, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or IP address", s)
+		}
+		if prefix != prefix.Masked() {
+			return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, prefix.Masked())
+		}
+		return prefix, nil
+	}
+	ip, err := netip.ParseAddr(s)
+	if err != nil || ip.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or IP address", s)
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
+}
+
+// clientKey names a client, or one of its fields, in a message:
+// `radius.clients[2].secret (vpn)`.
+func clientKey(i int, name, field string) string {
+	key := fmt.Sprintf("radius.clients[%d]", i)
+	if field != "" {
+		key += "." + field
+	}
+	if name != "" {
+		key += " (" + name + ")"
+	}
+	return key
+}

@@ -1,0 +1,171 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Allowed values of the enumerated keys, in the case Load normalises them to.
+var (
+	logLevels          = []string{"debug", "info", "warn", "error"}
+	logFormats         = []string{"text", "json"}
+	enrollmentPolicies = []string{"reject", "allow"}
+	totpAlgorithms     = []string{"SHA1", "SHA256", "SHA512"}
+	messageAuthModes   = []string{"true", "auto", "false"}
+)
+
+// Bounds that are policy rather than type.
+const (
+	maxTOTPSkew        = 10
+	minArgon2MemoryKiB = 1024
+)
+
+// Validate reports every problem in c at once, joined with errors.Join, each
+// naming its key. It also reads each client's secret_file into Secret, which
+// is why it needs a pointer; calling it again reads the files again.
+// Load calls it; call it yourself only on a Config built in code.
+func (c *Config) Validate() error {
+	return errors.Join(c.validate()...)
+}
+
+func (c *Config) validate() []error {
+	var p problems
+	c.validateGeneral(&p)
+	c.validateRadius(&p)
+	c.validateClients(&p)
+	c.validateAuth(&p)
+	c.validateTOTP(&p)
+	c.validateLocalDir(&p)
+	return p.errs
+}
+
+func (c *Config) validateGeneral(p *problems) {
+	if c.DataDir == "" {
+		p.addf("data_dir", "must not be empty")
+	}
+	p.oneOf("log.level", c.Log.Level, logLevels)
+	p.oneOf("log.format", c.Log.Format, logFormats)
+	if c.Ops.Listen != "" {
+		if _, err := parseListen(c.Ops.Listen); err != nil {
+			p.addf("ops.listen", "%v", err)
+		}
+	}
+	p.nonNegative("audit.max_records", c.Audit.MaxRecords)
+	if c.Audit.MaxAge < 0 {
+		p.addf("audit.max_age", "must not be negative, got %s", c.Audit.MaxAge)
+	}
+}
+
+func (c *Config) validateAuth(p *problems) {
+	a := &c.Auth
+	if utf8.RuneCountInString(a.Delimiter) != 1 {
+		p.addf("auth.delimiter", "must be exactly one character, got %q", a.Delimiter)
+	} else if r, _ := utf8.DecodeRuneInString(a.Delimiter); unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsControl(r) || r == utf8.RuneError {
+		p.addf("auth.delimiter", "must not be a letter, digit or control character, got %q", a.Delimiter)
+	}
+	p.oneOf("auth.enrollment_required", a.EnrollmentRequired, enrollmentPolicies)
+	p.nonNegative("auth.lockout.threshold", a.Lockout.Threshold)
+	if a.Lockout.Duration < 0 {
+		p.addf("auth.lockout.duration", "must not be negative, got %s", a.Lockout.Duration)
+	}
+}
+
+func (c *Config) validateTOTP(p *problems) {
+	t := &c.TOTP
+	if t.Issuer == "" {
+		p.addf("totp.issuer", "must not be empty")
+	} else if strings.Contains(t.Issuer, ":") {
+		// The otpauth:// label is "issuer:account"; a colon would split it wrongly.
+		p.addf("totp.issuer", "must not contain a colon, got %q", t.Issuer)
+	}
+	if t.Digits != 6 && t.Digits != 8 {
+		p.addf("totp.digits", "must be 6 or 8, got %d", t.Digits)
+	}
+	p.oneOf("totp.algorithm", t.Algorithm, totpAlgorithms)
+	if t.Skew < 0 || t.Skew > maxTOTPSkew {
+		p.addf("totp.skew", "must be from 0 to %d steps, got %d", maxTOTPSkew, t.Skew)
+	}
+}
+
+func (c *Config) validateLocalDir(p *problems) {
+	a := &c.LocalDir.Argon2
+	if a.Time < 1 {
+		p.addf("localdir.argon2.time", "must be at least 1, got %d", a.Time)
+	}
+	if a.Threads < 1 {
+		p.addf("localdir.argon2.threads", "must be at least 1, got %d", a.Threads)
+	}
+	switch {
+	case a.MemoryKiB < minArgon2MemoryKiB:
+		p.addf("localdir.argon2.memory_kib", "must be at least %d, got %d", minArgon2MemoryKiB, a.MemoryKiB)
+	case uint64(a.MemoryKiB) < 8*uint64(a.Threads):
+		// Argon2 needs 8 KiB per lane.
+		p.addf("localdir.argon2.memory_kib", "must be at least 8 × threads (%d), got %d", 8*uint64(a.Threads), a.MemoryKiB)
+	}
+	p.nonNegative("localdir.max_concurrent_hashes", c.LocalDir.MaxConcurrentHashes)
+}
+
+// oneOf checks an enumerated value, in any letter case.
+func (p *problems) oneOf(key, value string, allowed []string) {
+	if slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, value) }) {
+		return
+	}
+	p.addf(key, "must be one of %s, got %q", strings.Join(allowed, ", "), value)
+}
+
+func (p *problems) nonNegative(key string, n int) {
+	if n < 0 {
+		p.addf(key, "must not be negative, got %d", n)
+	}
+}
+
+func (p *problems) positiveDuration(key string, d time.Duration) {
+	if d <= 0 {
+		p.addf(key, "must be greater than zero, got %s", d)
+	}
+}
+
+// Thresholds below which a setting works but deserves an operator's look.
+const (
+	// minSecretLength is RFC 2865 §3's preferred minimum for a shared
+	// secret; shorter ones fall to offline guessing from one captured packet.
+	minSecretLength = 16
+	// owaspArgon2MemoryKiB is OWASP's minimum for Argon2id (19 MiB, t=2, p=1).
+	owaspArgon2MemoryKiB = 19456
+)
+
+// warnings lists what is valid but weak, each naming its key.
+// It expects a validated Config (secret files read).
+func (c *Config) warnings() []string {
+	var w []string
+	if len(c.Radius.Clients) == 0 {
+		w = append(w, "radius.clients: no clients are configured, so every request will be dropped")
+	}
+	for i, cl := range c.Radius.Clients {
+		if utf8.RuneCountInString(cl.Secret) < minSecretLength {
+			w = append(w, fmt.Sprintf("%s: secret is shorter than %d characters",
+				clientKey(i, cl.Name, ""), minSecretLength))
+		}
+		if cl.RequireMessageAuthenticator == "false" {
+			w = append(w, fmt.Sprintf("%s: require_message_authenticator is false, so this client is "+
+				"vulnerable to Blast-RADIUS (CVE-2024-3596); upgrade it and use \"auto\" or \"true\"",
+				clientKey(i, cl.Name, "")))
+		}
+	}
+	if c.Auth.EnrollmentRequired == "allow" {
+		w = append(w, `auth.enrollment_required: "allow" lets users with no second factor sign in with a password alone`)
+	}
+	if c.Auth.Lockout.Threshold == 0 {
+		w = append(w, "auth.lockout.threshold: 0 disables lockout, so online password and code guessing is not slowed")
+	}
+	if c.LocalDir.Argon2.MemoryKiB < owaspArgon2MemoryKiB {
+		w = append(w, fmt.Sprintf("localdir.argon2.memory_kib: %d is below OWASP's minimum of %d for Argon2id",
+			c.LocalDir.Argon2.MemoryKiB, owaspArgon2MemoryKiB))
+	}
+	return w
+}

@@ -1,0 +1,181 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// client builds a one-client file from the lines of the client's entry.
+func client(lines ...string) string {
+	return "radius:\n  clients:\n    - " + strings.Join(lines, "\n      ") + "\n"
+}
+
+func TestValidationErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		want string
+	}{
+		{"data_dir", "", []string{"RADIUSMFA_DATA_DIR="}, "data_dir: must not be empty"},
+		{"log.level", "", []string{"RADIUSMFA_LOG_LEVEL=trace"}, `log.level: must be one of debug, info, warn, error, got "trace"`},
+		{"log.format", "", []string{"RADIUSMFA_LOG_FORMAT=xml"}, `log.format: must be one of text, json, got "xml"`},
+		{"ops.listen", "", []string{"RADIUSMFA_OPS_LISTEN=9812"}, `ops.listen: "9812" is not host:port`},
+		{"audit.max_records", "", []string{"RADIUSMFA_AUDIT_MAX_RECORDS=-1"}, "audit.max_records: must not be negative"},
+		{"audit.max_age", "", []string{"RADIUSMFA_AUDIT_MAX_AGE=-1h"}, "audit.max_age: must not be negative"},
+
+		{"radius.listen empty", "", []string{"RADIUSMFA_RADIUS_LISTEN="}, "radius.listen: at least one address is required"},
+		{"radius.listen no port", "radius: {listen: [127.0.0.1]}", nil, `radius.listen[0]: "127.0.0.1" is not host:port`},
+		{"radius.listen bare IPv6", "radius: {listen: [\"::1:1812\"]}", nil, `radius.listen[0]: "::1:1812" is not host:port (write IPv6 addresses in brackets`},
+		{"radius.listen port name", "radius: {listen: [\"127.0.0.1:radius\"]}", nil, "radius.listen[0]: \"127.0.0.1:radius\": port must be a number"},
+		{"radius.listen port range", "radius: {listen: [\"127.0.0.1:65536\"]}", nil, "port must be a number from 0 to 65535"},
+		{"radius.listen bad host", "radius: {listen: [\"bad_host!:1812\"]}", nil, "is neither an IP address nor a host name"},
+		{"radius.listen IPv4 in brackets", "radius: {listen: [\"[127.0.0.1]:1812\"]}", nil, "in brackets is not an IPv6 address"},
+		{"radius.accounting_listen", "radius: {accounting_listen: [\"x:y\"]}", nil, `radius.accounting_listen[0]: "x:y": port must be a number`},
+		{"radius.listen duplicate", "radius: {listen: [\"127.0.0.1:1812\"], accounting_listen: [\"127.0.0.1:1812\"]}", nil,
+			"radius.accounting_listen[0]: 127.0.0.1:1812 is already listed as radius.listen[0]"},
+		{"radius.request_timeout", "", []string{"RADIUSMFA_RADIUS_REQUEST_TIMEOUT=0s"}, "radius.request_timeout: must be greater than zero"},
+		{"radius.reply_cache_ttl", "", []string{"RADIUSMFA_RADIUS_REPLY_CACHE_TTL=-1s"}, "radius.reply_cache_ttl: must be greater than zero"},
+		{"radius.unknown_client_log_interval", "", []string{"RADIUSMFA_RADIUS_UNKNOWN_CLIENT_LOG_INTERVAL=0"}, "radius.unknown_client_log_interval: must be greater than zero"},
+		{"radius.max_in_flight", "", []string{"RADIUSMFA_RADIUS_MAX_IN_FLIGHT=0"}, "radius.max_in_flight: must be at least 1"},
+
+		{"client name", client("networks: [127.0.0.1]", "secret: x"), nil, "radius.clients[0].name: is required"},
+		{"client name unique", oneClient + "    - {name: localhost, networks: [10.0.0.1], secret: y}\n", nil,
+			"radius.clients[1].name (localhost): is already used by radius.clients[0]"},
+		{"client networks", client("name: a", "secret: x"), nil, "radius.clients[0].networks (a): at least one network is required"},
+		{"client network syntax", client("name: a", "secret: x", "networks: [10.0.0.256]"), nil,
+			`radius.clients[0].networks[0] (a): "10.0.0.256" is not a CIDR prefix or IP address`},
+		{"client network prefix", client("name: a", "secret: x", "networks: [10.0.0.0/33]"), nil,
+			`radius.clients[0].networks[0] (a): "10.0.0.0/33" is not a CIDR prefix`},
+		{"client network host bits", client("name: a", "secret: x", "networks: [10.0.0.1/8]"), nil,
+			`"10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)`},
+		{"client network claimed twice", oneClient + "    - {name: b, networks: [127.0.0.1/32], secret: y}\n", nil,
+			"radius.clients[1].networks[0] (b): 127.0.0.1/32 is already claimed by radius.clients[0]"},
+		{"client secret", client("name: a", "networks: [127.0.0.1]"), nil, "radius.clients[0].secret (a): is required (or secret_file)"},
+		{"client secret and file", client("name: a", "networks: [127.0.0.1]", "secret: x", "secret_file: /x"), nil,
+			"radius.clients[0] (a): set secret or secret_file, not both"},
+		{"client secret_file missing", client("name: a", "networks: [127.0.0.1]", "secret_file: /nonexistent/secret"), nil,
+			"radius.clients[0].secret_file (a): stat /nonexistent/secret: no such file or directory"},
+		{"client secret_file device", client("name: a", "networks: [127.0.0.1]", "secret_file: /dev/null"), nil,
+			"radius.clients[0].secret_file (a): /dev/null is not a regular file"},
+		{"client require_message_authenticator", client("name: a", "networks: [127.0.0.1]", "secret: x", "require_message_authenticator: maybe"), nil,
+			`radius.clients[0].require_message_authenticator (a): must be one of true, auto, false, got "maybe"`},
+
+		{"auth.delimiter empty", "auth: {delimiter: \"\"}", nil, `auth.delimiter: must be exactly one character, got ""`},
+		{"auth.delimiter long", "auth: {delimiter: \"::\"}", nil, `auth.delimiter: must be exactly one character, got "::"`},
+		{"auth.delimiter letter", "", []string{"RADIUSMFA_AUTH_DELIMITER=x"}, `auth.delimiter: must not be a letter, digit or control character, got "x"`},
+		{"auth.delimiter digit", "auth: {delimiter: \"7\"}", nil, "auth.delimiter: must not be a letter, digit"},
+		{"auth.enrollment_required", "", []string{"RADIUSMFA_AUTH_ENROLLMENT_REQUIRED=maybe"}, `auth.enrollment_required: must be one of reject, allow, got "maybe"`},
+		{"auth.lockout.threshold", "", []string{"RADIUSMFA_AUTH_LOCKOUT_THRESHOLD=-1"}, "auth.lockout.threshold: must not be negative"},
+		{"auth.lockout.duration", "", []string{"RADIUSMFA_AUTH_LOCKOUT_DURATION=-5m"}, "auth.lockout.duration: must not be negative"},
+
+		{"totp.issuer empty", "", []string{"RADIUSMFA_TOTP_ISSUER="}, "totp.issuer: must not be empty"},
+		{"totp.issuer colon", "", []string{"RADIUSMFA_TOTP_ISSUER=Acme:VPN"}, "totp.issuer: must not contain a colon"},
+		{"totp.digits", "", []string{"RADIUSMFA_TOTP_DIGITS=7"}, "totp.digits: must be 6 or 8, got 7"},
+		{"totp.algorithm", "", []string{"RADIUSMFA_TOTP_ALGORITHM=MD5"}, `totp.algorithm: must be one of SHA1, SHA256, SHA512, got "MD5"`},
+		{"totp.skew high", "", []string{"RADIUSMFA_TOTP_SKEW=11"}, "totp.skew: must be from 0 to 10 steps, got 11"},
+		{"totp.skew negative", "", []string{"RADIUSMFA_TOTP_SKEW=-1"}, "totp.skew: must be from 0 to 10 steps, got -1"},
+
+		{"argon2.time", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_TIME=0"}, "localdir.argon2.time: must be at least 1"},
+		{"argon2.threads", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_THREADS=0"}, "localdir.argon2.threads: must be at least 1"},
+		{"argon2.memory_kib floor", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=1000"}, "localdir.argon2.memory_kib: must be at least 1024, got 1000"},
+		{"argon2.memory_kib per thread", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=1024", "RADIUSMFA_LOCALDIR_ARGON2_THREADS=255"},
+			"localdir.argon2.memory_kib: must be at least 8 × threads (2040), got 1024"},
+		{"max_concurrent_hashes", "", []string{"RADIUSMFA_LOCALDIR_MAX_CONCURRENT_HASHES=-2"}, "localdir.max_concurrent_hashes: must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := loadString(t, tt.yaml, tt.env...)
+			wantErr(t, err, tt.want)
+		})
+	}
+}
+
+func TestValidListenAddresses(t *testing.T) {
+	for _, addr := range []string{
+		"127.0.0.1:1812", "0.0.0.0:1812", "[::]:1812", "[::1]:1812", "[fe80::1%eth0]:1812",
+		":1812", "localhost:1812", "radius.example.com:1812", "127.0.0.1:0", "127.0.0.1:65535",
+	} {
+		if _, err := parseListen(addr); err != nil {
+			t.Errorf("parseListen(%q): %v", addr, err)
+		}
+	}
+}
+
+func TestPortZeroMayRepeat(t *testing.T) {
+	mustLoad(t, "radius: {listen: [\"127.0.0.1:0\", \"127.0.0.1:0\"], accounting_listen: [\"127.0.0.1:0\"]}")
+}
+
+func TestSecretFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secret")
+	if err := os.WriteFile(path, []byte("a-secret-from-a-file-123\r\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg, warnings := mustLoad(t, client("name: a", "networks: [127.0.0.1]", "secret_file: "+path))
+	if got := cfg.Radius.Clients[0].Secret; got != "a-secret-from-a-file-123" {
+		t.Errorf("secret = %q", got)
+	}
+	if len(warnings) != 0 {
+		t.Errorf("warnings = %q", warnings)
+	}
+	// Validate reads the file again rather than objecting to both being set.
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate on a loaded config: %v", err)
+	}
+
+	_, _, err := loadString(t, client("name: a", "networks: [127.0.0.1]", "secret_file: "+empty))
+	wantErr(t, err, "radius.clients[0].secret_file (a): "+empty+" is empty")
+
+	_, _, err = loadString(t, client("name: a", "networks: [127.0.0.1]", "secret_file: "+dir))
+	wantErr(t, err, "radius.clients[0].secret_file (a): "+dir+" is not a regular file")
+}
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+		want string
+	}{
+		{"short secret", client("name: localhost", "networks: [127.0.0.1]", "secret: testing123"), nil,
+			"radius.clients[0] (localhost): secret is shorter than 16 characters"},
+		{"no message authenticator", client("name: old", "networks: [127.0.0.1]", "secret: a-secret-of-24-characters",
+			"require_message_authenticator: false"), nil,
+			"radius.clients[0] (old): require_message_authenticator is false, so this client is vulnerable to Blast-RADIUS (CVE-2024-3596)"},
+		{"argon2 memory", oneClient, []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=8192"},
+			"localdir.argon2.memory_kib: 8192 is below OWASP's minimum of 19456"},
+		{"enrollment allowed", oneClient, []string{"RADIUSMFA_AUTH_ENROLLMENT_REQUIRED=allow"}, "auth.enrollment_required:"},
+		{"lockout off", oneClient, []string{"RADIUSMFA_AUTH_LOCKOUT_THRESHOLD=0"}, "auth.lockout.threshold: 0 disables lockout"},
+		{"no clients", "", nil, "radius.clients: no clients are configured"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, warnings := mustLoad(t, tt.yaml, tt.env...)
+			if len(warnings) != 1 || !strings.Contains(warnings[0], tt.want) {
+				t.Errorf("warnings = %q, want exactly one mentioning %q", warnings, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateOnDefaultAndBuiltConfig(t *testing.T) {
+	cfg := Default()
+	cfg.Radius.Clients = []ClientConfig{{
+		Name: "a", Networks: []string{"192.0.2.1"}, Secret: "s", RequireMessageAuthenticator: "true",
+	}}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	cfg.TOTP.Digits = 5
+	cfg.Radius.MaxInFlight = 0
+	err := cfg.Validate()
+	wantErr(t, err, "totp.digits", "radius.max_in_flight")
+}

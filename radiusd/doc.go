@@ -1,0 +1,20 @@
+// Package radiusd is the thin RADIUS adapter of radiusmfa: it owns the UDP
+// listeners (authentication and accounting ports), maps source addresses to
+// clients (longest-prefix match), verifies and requires Message-Authenticator
+// (RFC 2869/3579, with the BlastRADIUS Proxy-State rule), deduplicates
+// retransmissions with an RFC 5080 reply cache, bounds concurrency, and turns
+// an auth.Decision into a signed reply. It uses layeh.com/radius only as a
+// packet codec; the serving loop is its own so that the hot path stays lean.
+//
+// A datagram goes through two stages. The socket's read goroutine does the
+// cheap, bounded work: client lookup, header and attribute-structure checks,
+// authenticator checks, the reply-cache lookup and the in-flight semaphore.
+// Only then is a goroutine started that parses the attributes, calls the
+// Decider under a deadline, encodes, caches and writes the reply, and emits
+// the one log line and audit record of the decision.
+//
+// Invariants (each has a TestInvariant… test):
+//   - Every reply carries a valid Message-Authenticator as its first attribute.
+//   - A retransmitted request never runs the Decider twice.
+//   - No password, State or secret is logged or audited.
+package radiusd

@@ -1,0 +1,94 @@
+package radiusd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
+
+	"radiusmfa/auth"
+	"radiusmfa/radiusd/radiustest"
+)
+
+// Invariant: every reply carries a valid Message-Authenticator as its first
+// attribute.
+func TestInvariantMessageAuthenticatorFirst(t *testing.T) {
+	dec := &fakeDecider{fn: func(_ context.Context, r auth.Request) auth.Decision {
+		switch r.UserName {
+		case "accept":
+			return auth.Decision{Outcome: auth.Accept, Reason: auth.ReasonOK, Message: strings.Repeat("a", 600)}
+		case "challenge":
+			return auth.Decision{Outcome: auth.Challenge, Reason: auth.ReasonPasscodeRequired, Message: "Code?", State: []byte("s")}
+		}
+		return auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonBadCredentials, Message: "No"}
+	}}
+	cfg := testConfig()
+	cfg.Clients[0].RequireMA = MAOptional // requests without MA get signed replies too
+	ts := startServer(t, &cfg, dec)
+	invalid := newRequest("x")
+	invalid.Del(rfc2865.UserPassword_Type)
+	proxied := newRequest("accept")
+	proxied.Add(rfc2865.ProxyState_Type, radius.Attribute("px"))
+	cases := []struct {
+		name   string
+		addr   string
+		p      *radius.Packet
+		withMA bool
+	}{
+		{"accept", ts.authAddr, newRequest("accept"), true},
+		{"accept without MA", ts.authAddr, newRequest("accept"), false},
+		{"accept with Proxy-State", ts.authAddr, proxied, true},
+		{"reject", ts.authAddr, newRequest("reject"), false},
+		{"challenge", ts.authAddr, newRequest("challenge"), true},
+		{"invalid request", ts.authAddr, invalid, true},
+		{"status auth", ts.authAddr, radius.New(radius.CodeStatusServer, []byte(testSecret)), true},
+		{"status acct", ts.acctAddr, radius.New(radius.CodeStatusServer, []byte(testSecret)), true},
+		{"accounting", ts.acctAddr, newAccounting("Start", 0), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, tc.addr)
+			b := encode(t, tc.p, tc.withMA)
+			c.Send(b)
+			raw := receive(t, c)
+			if err := radiustest.VerifyResponse(raw, b[4:20], []byte(testSecret)); err != nil {
+				t.Fatal(err)
+			}
+			if raw[20] != 80 || raw[21] != 18 {
+				t.Fatalf("first attribute type %d length %d", raw[20], raw[21])
+			}
+			signed := bytes.Clone(raw)
+			copy(signed[4:20], b[4:20])
+			if want := rfcHMAC([]byte(testSecret), signed, 22); !bytes.Equal(raw[22:38], want) {
+				t.Errorf("Message-Authenticator %x, want %x", raw[22:38], want)
+			}
+		})
+	}
+}
+
+// Invariant: no password, State or secret is logged or audited.
+func TestInvariantNoSecretLogged(t *testing.T) {
+	const state = "STATE-VALUE-must-not-leak"
+	dec := &fakeDecider{fn: func(context.Context, auth.Request) auth.Decision {
+		return auth.Decision{Outcome: auth.Challenge, Reason: auth.ReasonPasscodeRequired, State: []byte(state)}
+	}}
+	ts := startServer(t, nil, dec) // logs at debug level
+	ts.exchange(t, ts.authAddr, newRequest("alice"), true)
+	wrong := newRequest("alice") // a drop path too
+	wrong.Secret = []byte("other-secret")
+	c := dial(t, ts.authAddr)
+	c.Send(encode(t, wrong, true))
+	expectNoReply(t, c)
+	ts.exchange(t, ts.acctAddr, newAccounting("Start", 0), false)
+	eventually(t, "audit", func() bool { return len(ts.audit.records()) == 2 })
+	all := ts.logs.String() + fmt.Sprintf("%+v", ts.audit.records())
+	for _, secret := range []string{testPassword, "correct-horse", "otpXYZ", state, testSecret, "other-secret"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("%q appears in logs or audit:\n%s", secret, all)
+		}
+	}
+}

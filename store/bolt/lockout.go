@@ -1,0 +1,98 @@
+package bolt
+
+import (
+	"context"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"radiusmfa/store"
+)
+
+// Lockout returns the failure counter of user, the zero value when there is
+// none. Any name is accepted: unknown users are counted like known ones so
+// lockout does not reveal which accounts exist.
+func (d *DB) Lockout(ctx context.Context, user string) (store.Lockout, error) {
+	var l store.Lockout
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		l, err = getLockout(tx, user)
+		return err
+	})
+	return l, err
+}
+
+// RecordFailure counts one failure at time at and locks per p. It is
+// group-committed like AdvanceCounter, since a password-spraying attack turns
+// it into a hot path too.
+func (d *DB) RecordFailure(ctx context.Context, user string, at time.Time, p store.LockoutPolicy) (store.Lockout, error) {
+	// Any non-empty name is counted, NUL bytes included: the lockout key is the
+	// bare name, with no separator to protect as in enrollment keys.
+	if user == "" || len(user) > maxNameLen {
+		return store.Lockout{}, checkName("user name", user)
+	}
+	if at.IsZero() {
+		at = d.now()
+	}
+	var l store.Lockout
+	err := d.batch(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		if l, err = getLockout(tx, user); err != nil {
+			return err
+		}
+		l = countFailure(l, at, p)
+		val, err := encode(l)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLockouts).Put([]byte(user), val)
+	})
+	if err != nil {
+		return store.Lockout{}, err
+	}
+	return l, nil
+}
+
+// countFailure is the lockout rule: a lock that has run out starts a fresh
+// count, and reaching the threshold locks (again) from at.
+func countFailure(l store.Lockout, at time.Time, p store.LockoutPolicy) store.Lockout {
+	if l.Locked && !l.LockedUntil.IsZero() && !at.Before(l.LockedUntil) {
+		l = store.Lockout{}
+	}
+	l.Failures++
+	l.LastFailure = at
+	if p.Threshold > 0 && l.Failures >= p.Threshold {
+		l.Locked = true
+		l.LockedUntil = time.Time{}
+		if p.Duration > 0 {
+			l.LockedUntil = at.Add(p.Duration)
+		}
+	}
+	return l
+}
+
+// ClearFailures deletes the user's counter. Every successful login calls it,
+// so the common case, no counter, is answered by a read-only transaction that
+// takes no write lock and no fsync.
+func (d *DB) ClearFailures(ctx context.Context, user string) error {
+	var exists bool
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		exists = tx.Bucket(bucketLockouts).Get([]byte(user)) != nil
+		return nil
+	})
+	if err != nil || !exists {
+		return err
+	}
+	return d.update(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketLockouts).Delete([]byte(user))
+	})
+}
+
+func getLockout(tx *bbolt.Tx, user string) (store.Lockout, error) {
+	var l store.Lockout
+	v := tx.Bucket(bucketLockouts).Get([]byte(user))
+	if v == nil {
+		return l, nil
+	}
+	return l, decode(v, &l)
+}

@@ -1,0 +1,171 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"go.etcd.io/bbolt"
+
+	"radiusmfa/store"
+)
+
+// Buckets, declared once. Every key layout is described here so the whole
+// file format can be read in one place.
+var (
+	// bucketMeta holds schema_version and the master key check value.
+	bucketMeta = []byte("meta")
+	// bucketUsers maps a user name to its JSON store.User.
+	bucketUsers = []byte("users")
+	// bucketEnrollments maps user "\x00" id to a JSON enrollmentRecord whose
+	// secret is sealed. The separator makes a user's enrollments one
+	// contiguous, prefix-scannable range; names cannot contain it.
+	bucketEnrollments = []byte("enrollments")
+	// bucketLockouts maps a user name (known or not) to its JSON store.Lockout.
+	bucketLockouts = []byte("lockouts")
+	// bucketAudit maps a big-endian uint64 sequence to a JSON store.AuditRecord,
+	// so cursor order is append order and pruning starts at First.
+	bucketAudit = []byte("audit")
+)
+
+// Keys in bucketMeta.
+var (
+	metaSchemaVersion = []byte("schema_version") // big-endian uint64
+	metaKeyCheck      = []byte("key_check")      // a known constant, sealed
+)
+
+// maxNameLen bounds user names and enrollment ids. RADIUS caps User-Name at
+// 253 bytes; the margin leaves room for directory names without letting a
+// caller build huge keys.
+const maxNameLen = 1024
+
+// keySep separates user and enrollment id in bucketEnrollments keys.
+const keySep = "\x00"
+
+// enrollmentRecord is the stored form of an enrollment: the public fields as
+// they are, the secret only sealed. store.Enrollment.Secret is tagged
+// json:"-", so the embedded struct never carries it.
+type enrollmentRecord struct {
+	store.Enrollment
+	SealedSecret []byte `json:"sealed_secret"`
+}
+
+// checkName rejects names a key cannot hold unambiguously.
+func checkName(kind, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("bolt: empty %s", kind)
+	case len(name) > maxNameLen:
+		return fmt.Errorf("bolt: %s longer than %d bytes", kind, maxNameLen)
+	case strings.Contains(name, keySep):
+		return fmt.Errorf("bolt: %s %q contains a NUL byte", kind, name)
+	}
+	return nil
+}
+
+// enrollmentKey is the bucketEnrollments key of (user, id).
+func enrollmentKey(user, id string) []byte {
+	return []byte(user + keySep + id)
+}
+
+// enrollmentPrefix is the key prefix shared by every enrollment of user.
+func enrollmentPrefix(user string) []byte {
+	return []byte(user + keySep)
+}
+
+func encode(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("bolt: encode %T: %w", v, err)
+	}
+	return b, nil
+}
+
+func decode(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("bolt: decode %T: %w", v, err)
+	}
+	return nil
+}
+
+// migration moves the layout from version-1 to version. Each one runs inside
+// the Open transaction, so a failure leaves the file at its old version.
+type migration struct {
+	version int
+	name    string
+	apply   func(tx *bbolt.Tx) error
+}
+
+// migrations, in order; the last one's version is what this code writes. Add
+// new steps at the end and never edit a released one.
+var migrations = []migration{
+	{version: 1, name: "initial buckets", apply: createBuckets(
+		bucketUsers, bucketEnrollments, bucketLockouts, bucketAudit)},
+}
+
+// schemaVersion is the newest layout this code understands.
+func schemaVersion() int { return migrations[len(migrations)-1].version }
+
+func createBuckets(names ...[]byte) func(tx *bbolt.Tx) error {
+	return func(tx *bbolt.Tx) error {
+		for _, name := range names {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	}
+}
+
+// migrate applies every migration newer than the stored version and returns
+// the versions before and after. A file written by newer code is refused
+// rather than guessed at: its records may mean something this code does not
+// know.
+func migrate(tx *bbolt.Tx) (from, to int, err error) {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return 0, 0, fmt.Errorf("create bucket %s: %w", bucketMeta, err)
+	}
+	from, err = readVersion(meta)
+	if err != nil {
+		return 0, 0, err
+	}
+	if from > schemaVersion() {
+		return from, from, fmt.Errorf("database schema version %d is newer than this "+
+			"radiusmfa supports (%d): upgrade radiusmfa or restore a backup", from, schemaVersion())
+	}
+	to = from
+	for _, m := range migrations {
+		if m.version <= from {
+			continue
+		}
+		if err := m.apply(tx); err != nil {
+			return from, to, fmt.Errorf("schema migration %d (%s): %w", m.version, m.name, err)
+		}
+		to = m.version
+		if err := writeVersion(meta, to); err != nil {
+			return from, to, err
+		}
+	}
+	return from, to, nil
+}
+
+func readVersion(meta *bbolt.Bucket) (int, error) {
+	v := meta.Get(metaSchemaVersion)
+	if v == nil {
+		return 0, nil // a new file
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("corrupt schema version (%d bytes)", len(v))
+	}
+	n := binary.BigEndian.Uint64(v)
+	if n > 1<<31 {
+		return 0, fmt.Errorf("corrupt schema version %d", n)
+	}
+	return int(n), nil
+}
+
+func writeVersion(meta *bbolt.Bucket, version int) error {
+	return meta.Put(metaSchemaVersion, binary.BigEndian.AppendUint64(nil, uint64(version)))
+}

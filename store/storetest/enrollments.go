@@ -1,0 +1,93 @@
+package storetest
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"radiusmfa/store"
+)
+
+func testEnrollmentRoundTrip(t *testing.T, s store.Store) {
+	mustCreateUser(t, s, "alice")
+	want := store.Enrollment{
+		ID: "e1", User: "alice", Kind: "totp", Label: "work phone",
+		Secret: []byte{0x00, 0xff, 0x10, 'a', 0x00, 0x80}, // binary, with NULs
+		Digits: 8, Algorithm: "SHA256", Period: 60, Counter: 3,
+		Disabled: true, CreatedAt: base, LastUsedAt: base.Add(-1),
+	}
+	wantErr(t, "AddEnrollment", s.AddEnrollment(t.Context(), want), nil)
+	got := enrollment(t, s, "alice", "e1")
+	if !equalEnrollments(got, want) {
+		t.Errorf("stored enrollment differs:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func testAddEnrollmentUnknownUser(t *testing.T, s store.Store) {
+	err := s.AddEnrollment(t.Context(), store.Enrollment{ID: "e1", User: "ghost", Kind: "totp"})
+	wantErr(t, "AddEnrollment", err, store.ErrNotFound)
+}
+
+func testAddEnrollmentExists(t *testing.T, s store.Store) {
+	mustCreateUser(t, s, "alice")
+	first := mustAddEnrollment(t, s, "alice", "e1")
+	dup := first
+	dup.Secret = []byte("another secret")
+	wantErr(t, "second AddEnrollment", s.AddEnrollment(t.Context(), dup), store.ErrExists)
+	if got := enrollment(t, s, "alice", "e1"); !bytes.Equal(got.Secret, first.Secret) {
+		t.Error("a refused AddEnrollment replaced the secret")
+	}
+}
+
+func testEnrollmentsPerUser(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreateUser(t, s, "bob")
+	mustCreateUser(t, s, "bobby") // a name that extends another must not leak into it
+	mustAddEnrollment(t, s, "bob", "b2")
+	mustAddEnrollment(t, s, "bob", "b1")
+	mustAddEnrollment(t, s, "bobby", "x")
+
+	list, err := s.Enrollments(ctx, "bob")
+	wantErr(t, "Enrollments bob", err, nil)
+	var ids []string
+	for _, e := range list {
+		ids = append(ids, e.ID)
+		if e.User != "bob" || !bytes.Equal(e.Secret, []byte("secret of bob/"+e.ID)) {
+			t.Errorf("enrollment %s: user %q, wrong secret %v", e.ID, e.User, e.Secret == nil)
+		}
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, []string{"b1", "b2"}) {
+		t.Errorf("Enrollments(bob) ids = %v, want [b1 b2]", ids)
+	}
+
+	list, err = s.Enrollments(ctx, "nobody")
+	wantErr(t, "Enrollments unknown user", err, nil)
+	if len(list) != 0 {
+		t.Errorf("unknown user has %d enrollments", len(list))
+	}
+}
+
+func testDeleteEnrollment(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustCreateUser(t, s, "alice")
+	mustAddEnrollment(t, s, "alice", "e1")
+	mustAddEnrollment(t, s, "alice", "e2")
+	wantErr(t, "DeleteEnrollment", s.DeleteEnrollment(ctx, "alice", "e1"), nil)
+	wantErr(t, "second DeleteEnrollment", s.DeleteEnrollment(ctx, "alice", "e1"), store.ErrNotFound)
+	wantErr(t, "DeleteEnrollment unknown user", s.DeleteEnrollment(ctx, "ghost", "e2"), store.ErrNotFound)
+	list, err := s.Enrollments(ctx, "alice")
+	wantErr(t, "Enrollments", err, nil)
+	if len(list) != 1 || list[0].ID != "e2" {
+		t.Errorf("after delete: %d enrollments", len(list))
+	}
+	// The id is free again, and the new enrollment starts from its own counter.
+	mustAddEnrollment(t, s, "alice", "e1")
+}
+
+func equalEnrollments(a, b store.Enrollment) bool {
+	return a.ID == b.ID && a.User == b.User && a.Kind == b.Kind && a.Label == b.Label &&
+		bytes.Equal(a.Secret, b.Secret) && a.Digits == b.Digits && a.Algorithm == b.Algorithm &&
+		a.Period == b.Period && a.Counter == b.Counter && a.Disabled == b.Disabled &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt)
+}

@@ -92,6 +92,8 @@ func (p *problems) check(key string, v any, t reflect.Type) (clean any, ok bool)
 		return nil, false
 	case isInteger(t.Kind()):
 		return p.checkInteger(key, v, t)
+	case t.Kind() == reflect.Bool:
+		return p.checkBool(key, v)
 	}
 	panic("config: no rule for field type " + t.String())
 }
@@ -262,6 +264,24 @@ func quoteHint(v any) string {
 		return " (put it in quotes)"
 	}
 	return ""
+}
+
+// checkBool accepts a YAML boolean, or the words true/false as an
+// environment variable gives them.
+func (p *problems) checkBool(key string, v any) (any, bool) {
+	switch b := v.(type) {
+	case bool:
+		return b, true
+	case string:
+		switch strings.ToLower(b) {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
+	}
+	p.addf(key, "expected true or false, got %s", show(v))
+	return nil, false
 }
 
 func isBool(v any) bool {

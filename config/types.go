@@ -89,6 +89,8 @@ type AuditConfig struct {
 
 type OpsConfig struct {
 	Listen string `mapstructure:"listen"` // /healthz and /metrics; default 127.0.0.1:9812; "" disables
+	// Pprof also serves Go's profiler under /debug/pprof/ (default false).
+	Pprof bool `mapstructure:"pprof"`
 }
 
 type AdminConfig struct {

@@ -80,7 +80,7 @@ func TestValidationErrors(t *testing.T) {
 
 		{"argon2.time", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_TIME=0"}, "localdir.argon2.time: must be at least 1"},
 		{"argon2.threads", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_THREADS=0"}, "localdir.argon2.threads: must be at least 1"},
-		{"argon2.memory_kib floor", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=1000"}, "localdir.argon2.memory_kib: must be at least 1024, got 1000"},
+		{"argon2.memory_kib floor", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=7", "RADIUSMFA_LOCALDIR_ARGON2_THREADS=1"}, "localdir.argon2.memory_kib: must be at least 8 × threads (8), got 7"},
 		{"argon2.memory_kib per thread", "", []string{"RADIUSMFA_LOCALDIR_ARGON2_MEMORY_KIB=1024", "RADIUSMFA_LOCALDIR_ARGON2_THREADS=255"},
 			"localdir.argon2.memory_kib: must be at least 8 × threads (2040), got 1024"},
 		{"max_concurrent_hashes", "", []string{"RADIUSMFA_LOCALDIR_MAX_CONCURRENT_HASHES=-2"}, "localdir.max_concurrent_hashes: must not be negative"},

@@ -24,6 +24,7 @@ type benchOptions struct {
 	Timeout     time.Duration
 	UsersFile   string // JSON list of {name,password,secret} (target mode)
 	JSON        bool
+	Ops         string // with --spawn: the server's ops listener, with pprof
 }
 
 func (c *cli) bench(args []string) error {
@@ -39,6 +40,7 @@ func (c *cli) bench(args []string) error {
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.StringVar(&o.UsersFile, "users-file", "", "without --spawn: JSON [{\"name\",\"password\",\"secret\"}] of enrolled users")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
+	fs.StringVar(&o.Ops, "ops", "", "with --spawn: serve the spawned server's metrics and /debug/pprof on this address")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -86,7 +88,7 @@ func (c *cli) spawnBenchServer(o benchOptions) (stop func(), addr string, users 
 	cleanup := func() { os.RemoveAll(dir) }
 	argon := ""
 	if o.Argon2 == "cheap" {
-		argon = "localdir:\n  argon2: {time: 1, memory_kib: 1024, threads: 1}\n"
+		argon = "localdir:\n  argon2: {time: 1, memory_kib: 8, threads: 1}\n"
 	} else if o.Argon2 != "production" {
 		cleanup()
 		return nil, "", nil, fmt.Errorf("--argon2 must be cheap or production")
@@ -102,8 +104,8 @@ radius:
     - {name: bench, networks: ["127.0.0.1/32"], secret: testing123}
 auth:
   lockout: {threshold: 0}
-ops: {listen: ""}
-%s`, dir, argon)
+ops: {listen: "%s", pprof: %t}
+%s`, dir, o.Ops, o.Ops != "", argon)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		cleanup()
 		return nil, "", nil, err

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os/signal"
 	"strings"
@@ -100,7 +101,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	go sock.Serve()
 	defer sock.Close()
 
-	ops, err := startOps(cfg.Ops.Listen, reg, log)
+	ops, err := startOps(cfg.Ops, reg, log)
 	if err != nil {
 		return err
 	}
@@ -190,7 +191,8 @@ func (o *opsServer) Close() {
 }
 
 // startOps serves /healthz and /metrics; an empty address disables it.
-func startOps(addr string, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+func startOps(cfg config.OpsConfig, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+	addr := cfg.Listen
 	if addr == "" {
 		return &opsServer{}, nil
 	}
@@ -200,6 +202,12 @@ func startOps(addr string, reg *prometheus.Registry, log *slog.Logger) (*opsServ
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
 	})
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("ops listener: %w", err)

@@ -17,7 +17,7 @@ import (
 // accountingEvent is what an Accounting-Request tells us, for the audit.
 type accountingEvent struct {
 	user, nasIdentifier, nasIPAddress, callingStationID string
-	status, sessionID                                    string
+	status, sessionID                                   string
 }
 
 // serveAccounting acknowledges an Accounting-Request (already authenticated

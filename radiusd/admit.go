@@ -53,7 +53,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 	}
 	r.l, r.client, r.typ = l, c, typ
 	if typ != typeStatus {
-		// RFC 5997: Status-Server is answered afresh every time.
+		// Status-Server is never cached: it asks whether we are alive now.
 		r.key = cacheKey{src: r.src, code: b[0], id: b[1], auth: [16]byte(b[4:headerLen])}
 		if !s.beginCached(r) {
 			return false

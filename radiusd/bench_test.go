@@ -69,12 +69,8 @@ func BenchmarkServerAccept(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 	if n := lost.Load(); n > 0 {
-		b.Logf("%d replies lost", n)
-		mfs, _ := reg.Gather()
-		for _, mf := range mfs {
-			for _, m := range mf.GetMetric() {
-				b.Log(mf.GetName(), m.GetLabel(), m.GetCounter().GetValue(), m.GetGauge().GetValue())
-			}
-		}
+		b.Errorf("%d replies lost; dropped: overloaded %v, reply_cache_full %v", n,
+			metric(b, reg, "radiusmfa_dropped_packets_total", "cause", "overloaded"),
+			metric(b, reg, "radiusmfa_dropped_packets_total", "cause", "reply_cache_full"))
 	}
 }

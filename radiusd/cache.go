@@ -34,7 +34,10 @@ const (
 	cacheFull                       // no room: drop the request
 )
 
-const cacheShards = 64 // a power of two
+const (
+	cacheShardBits = 6
+	cacheShards    = 1 << cacheShardBits
+)
 
 type cacheShard struct {
 	mu    sync.Mutex
@@ -61,10 +64,17 @@ func newReplyCache(ttl int64, size int) *replyCache {
 	return c
 }
 
+// shard picks the shard of k from all of the Request Authenticator (random
+// for Access-Request, an MD5 for Accounting-Request, but a counter in some
+// weak clients), the Identifier and the port, mixed so that any varying byte
+// spreads requests over every shard.
 func (c *replyCache) shard(k *cacheKey) *cacheShard {
-	// The Request Authenticator is random (Access) or an MD5 (Accounting).
-	h := binary.LittleEndian.Uint32(k.auth[:4]) ^ uint32(k.src.Port())
-	return &c.shards[h&(cacheShards-1)]
+	a := k.auth[:]
+	h := binary.LittleEndian.Uint32(a[0:4]) ^ binary.LittleEndian.Uint32(a[4:8]) ^
+		binary.LittleEndian.Uint32(a[8:12]) ^ binary.LittleEndian.Uint32(a[12:16]) ^
+		uint32(k.src.Port())<<8 ^ uint32(k.id)
+	h *= 0x9e3779b1 // Fibonacci hashing: the top bits depend on every input bit
+	return &c.shards[h>>(32-cacheShardBits)]
 }
 
 // begin looks k up at time now. On cacheNew the caller must later call

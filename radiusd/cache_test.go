@@ -45,6 +45,19 @@ func TestReplyCacheLifecycle(t *testing.T) {
 	}
 }
 
+func TestReplyCacheSpreadsCounters(t *testing.T) {
+	c := newReplyCache(1, 1024)
+	used := map[*cacheShard]bool{}
+	for i := range 256 { // a weak client whose authenticator is a counter
+		k := key(1812, 0, 0)
+		k.auth[15] = byte(i)
+		used[c.shard(&k)] = true
+	}
+	if len(used) < cacheShards*3/4 {
+		t.Errorf("256 counter authenticators used %d of %d shards", len(used), cacheShards)
+	}
+}
+
 func TestReplyCacheSweepAndBound(t *testing.T) {
 	const ttl = 100
 	c := newReplyCache(ttl, cacheShards) // one entry per shard
@@ -53,7 +66,8 @@ func TestReplyCacheSweepAndBound(t *testing.T) {
 		t.Fatal(st)
 	}
 	same := k
-	same.id = 2 // same shard: the shard index depends on auth and port only
+	for same.id = k.id + 1; c.shard(&same) != c.shard(&k); same.id++ {
+	}
 	if st, _ := c.begin(same, 0); st != cacheFull {
 		t.Fatalf("over the bound: %v", st)
 	}

@@ -14,7 +14,9 @@
 // the one log line and audit record of the decision.
 //
 // Invariants (each has a TestInvariant… test):
-//   - Every reply carries a valid Message-Authenticator as its first attribute.
+//   - Every reply to an Access-Request or Status-Server carries a valid
+//     Message-Authenticator as its first attribute.
 //   - A retransmitted request never runs the Decider twice.
+//   - An Access-Request carrying Proxy-State needs a Message-Authenticator.
 //   - No password, State or secret is logged or audited.
 package radiusd

@@ -14,8 +14,9 @@ import (
 	"radiusmfa/radiusd/radiustest"
 )
 
-// Invariant: every reply carries a valid Message-Authenticator as its first
-// attribute.
+// Invariant: every reply to an Access-Request or Status-Server carries a
+// valid Message-Authenticator as its first attribute; an Accounting-Response
+// to an Accounting-Request carries none (see encodeReply).
 func TestInvariantMessageAuthenticatorFirst(t *testing.T) {
 	dec := &fakeDecider{fn: func(_ context.Context, r auth.Request) auth.Decision {
 		switch r.UserName {
@@ -47,7 +48,6 @@ func TestInvariantMessageAuthenticatorFirst(t *testing.T) {
 		{"invalid request", ts.authAddr, invalid, true},
 		{"status auth", ts.authAddr, radius.New(radius.CodeStatusServer, []byte(testSecret)), true},
 		{"status acct", ts.acctAddr, radius.New(radius.CodeStatusServer, []byte(testSecret)), true},
-		{"accounting", ts.acctAddr, newAccounting("Start", 0), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,6 +68,25 @@ func TestInvariantMessageAuthenticatorFirst(t *testing.T) {
 			}
 		})
 	}
+	t.Run("accounting", func(t *testing.T) {
+		for _, withMA := range []bool{false, true} {
+			c := dial(t, ts.acctAddr)
+			b := encode(t, newAccounting("Start", 0), withMA)
+			c.Send(b)
+			raw := receive(t, c)
+			if err := radiustest.VerifyResponseAuthenticator(raw, b[4:20], []byte(testSecret)); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := scanForMA(raw); ok {
+				t.Error("Accounting-Response carries a Message-Authenticator")
+			}
+		}
+	})
+}
+
+func scanForMA(raw []byte) (int, bool) {
+	ma, _, _, ok := scanAttributes(raw[20:])
+	return ma, ok && ma >= 0
 }
 
 // Invariant: no password, State or secret is logged or audited.

@@ -124,7 +124,8 @@ func TestEncodeReplySignedPerRFC(t *testing.T) {
 	h := testClient(testSecret).getHasher()
 	reqAuth := bytes.Repeat([]byte{0xab}, 16)
 	proxy := radius.Attributes{{Type: 33, Attribute: radius.Attribute("p1")}}
-	b, err := encodeReply(h, radius.CodeAccessChallenge, 7, reqAuth, "hi", []byte("st"), proxy)
+	reqHdr := append([]byte{1, 7, 0, 20}, reqAuth...)
+	b, err := encodeReply(h, radius.CodeAccessChallenge, reqHdr, "hi", []byte("st"), proxy)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func replyCode(o auth.Outcome) radius.Code {
 // reply could not be encoded (the request is then forgotten and dropped).
 func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, req radius.Attributes) bool {
 	h := r.client.getHasher()
-	b, err := encodeReply(h, code, r.buf[1], r.requestAuthenticator(), msg, state, req)
+	b, err := encodeReply(h, code, r.buf[:headerLen], msg, state, req)
 	r.client.putHasher(h)
 	if err != nil {
 		if r.typ != typeStatus {
@@ -56,18 +56,25 @@ func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, r
 	return true
 }
 
-// encodeReply builds a signed reply in one allocation (the slice the reply
-// cache keeps): Message-Authenticator first, then Reply-Message (split into
-// 253-octet attributes), State, and the request's Proxy-State attributes in
-// order (RFC 2865 §5.33). It writes its own attributes rather than going
-// through radius.Packet so that no per-attribute allocation is needed.
+// encodeReply builds the signed reply to the request whose header is reqHdr,
+// in one allocation (the slice the reply cache keeps): Message-Authenticator
+// first, then Reply-Message (split into 253-octet attributes), State, and the
+// request's Proxy-State attributes in order (RFC 2865 §5.33). It writes its
+// own attributes rather than going through radius.Packet so that no
+// per-attribute allocation is needed.
 //
-// Invariant: every reply carries a valid Message-Authenticator as its first
-// attribute (TestInvariantMessageAuthenticatorFirst).
-func encodeReply(h *hasher, code radius.Code, id byte, reqAuth []byte, msg string, state []byte, req radius.Attributes) ([]byte, error) {
+// Invariant: every reply to an Access-Request or Status-Server carries a
+// valid Message-Authenticator as its first attribute
+// (TestInvariantMessageAuthenticatorFirst). An Accounting-Response to an
+// Accounting-Request carries none: RFC 2866 defines none, and clients
+// disagree on how one would be computed (FreeRADIUS zeroes the
+// authenticator field, RFC 5997 uses the request's), so adding one could
+// only make a client discard the response.
+func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state []byte, req radius.Attributes) ([]byte, error) {
 	if len(state) > maxAttrValue {
 		return nil, errStateTooLarge
 	}
+	withMA := radius.Code(reqHdr[0]) != radius.CodeAccountingRequest
 	size := headerLen + maAttrLen + len(msg) + 2*(len(msg)/(maxAttrValue-3)+1) + 2 + len(state)
 	for _, a := range req {
 		if a.Type == rfc2865.ProxyState_Type {
@@ -75,10 +82,12 @@ func encodeReply(h *hasher, code radius.Code, id byte, reqAuth []byte, msg strin
 		}
 	}
 	b := make([]byte, headerLen, min(size, radius.MaxPacketLength))
-	b[0], b[1] = byte(code), id
-	copy(b[4:headerLen], reqAuth)
-	b = append(b, typeMessageAuthenticator, maAttrLen)
-	b = append(b, zeroAuthenticator[:]...)
+	b[0], b[1] = byte(code), reqHdr[1]
+	copy(b[4:headerLen], reqHdr[4:headerLen])
+	if withMA {
+		b = append(b, typeMessageAuthenticator, maAttrLen)
+		b = append(b, zeroAuthenticator[:]...)
+	}
 	b = appendReplyMessage(b, msg)
 	if len(state) > 0 {
 		b = appendAttr(b, byte(rfc2865.State_Type), state)
@@ -92,7 +101,11 @@ func encodeReply(h *hasher, code radius.Code, id byte, reqAuth []byte, msg strin
 		return nil, errReplyTooLarge
 	}
 	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))
-	h.signResponse(b, headerLen+2)
+	if withMA {
+		h.signResponse(b, headerLen+2)
+	} else {
+		h.responseAuthenticator(b)
+	}
 	return b, nil
 }
 

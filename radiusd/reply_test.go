@@ -59,17 +59,18 @@ func TestReplyMessageSplit(t *testing.T) {
 
 func TestEncodeReplyLimits(t *testing.T) {
 	h := testClient("s").getHasher()
-	auth16 := make([]byte, 16)
-	if _, err := encodeReply(h, radius.CodeAccessAccept, 1, auth16, strings.Repeat("m", 4100), nil, nil); err != errReplyTooLarge {
+	hdr := make([]byte, 20)
+	hdr[0] = byte(radius.CodeAccessRequest)
+	if _, err := encodeReply(h, radius.CodeAccessAccept, hdr, strings.Repeat("m", 4100), nil, nil); err != errReplyTooLarge {
 		t.Errorf("huge message: %v", err)
 	}
-	if _, err := encodeReply(h, radius.CodeAccessChallenge, 1, auth16, "", make([]byte, 254), nil); err != errStateTooLarge {
+	if _, err := encodeReply(h, radius.CodeAccessChallenge, hdr, "", make([]byte, 254), nil); err != errStateTooLarge {
 		t.Errorf("huge State: %v", err)
 	}
 	msg := strings.Repeat("m", 3000)
 	proxy := radius.Attributes{{Type: rfc2865.ProxyState_Type, Attribute: radius.Attribute("p")}}
 	allocs := testing.AllocsPerRun(100, func() {
-		if _, err := encodeReply(h, radius.CodeAccessAccept, 1, auth16, msg, []byte("st"), proxy); err != nil {
+		if _, err := encodeReply(h, radius.CodeAccessAccept, hdr, msg, []byte("st"), proxy); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -155,12 +155,26 @@ func listenUDP(addr string) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("radiusd: listen %s: %w", addr, err)
 	}
-	conn, err := net.ListenUDP("udp", ua)
+	conn, err := net.ListenUDP(udpNetwork(ua), ua)
 	if err != nil {
 		return nil, fmt.Errorf("radiusd: listen %s: %w", addr, err)
 	}
 	_ = conn.SetReadBuffer(socketBuffer) // best effort: the kernel caps it
 	return conn, nil
+}
+
+// udpNetwork binds an IPv4 address as udp4 and an IPv6 one as udp6 (IPv6
+// only), so "0.0.0.0:1812" and "[::]:1812" can be listed together; an empty
+// host (":1812") stays dual-stack.
+func udpNetwork(ua *net.UDPAddr) string {
+	switch {
+	case ua.IP == nil:
+		return "udp"
+	case ua.IP.To4() != nil:
+		return "udp4"
+	default:
+		return "udp6"
+	}
 }
 
 // AuthAddrs returns the bound authentication addresses (after Listen).

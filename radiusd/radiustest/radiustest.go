@@ -69,10 +69,9 @@ func Encode(p *radius.Packet, withMA bool) ([]byte, error) {
 	return b, nil
 }
 
-// VerifyResponse checks that raw is an authentic reply to a request whose
-// authenticator was reqAuth: its Response Authenticator (RFC 2865 §3) and a
-// valid Message-Authenticator as its first attribute (RFC 3579 §3.2).
-func VerifyResponse(raw, reqAuth, secret []byte) error {
+// VerifyResponseAuthenticator checks the Response Authenticator of raw, a
+// reply to a request whose authenticator was reqAuth (RFC 2865 §3, RFC 2866 §3).
+func VerifyResponseAuthenticator(raw, reqAuth, secret []byte) error {
 	if len(raw) < headerLen || len(reqAuth) != md5.Size {
 		return errors.New("radiustest: short packet or authenticator")
 	}
@@ -89,6 +88,18 @@ func VerifyResponse(raw, reqAuth, secret []byte) error {
 	if !hmac.Equal(h.Sum(nil), raw[4:headerLen]) {
 		return errors.New("radiustest: bad Response Authenticator")
 	}
+	return nil
+}
+
+// VerifyResponse checks that raw is an authentic reply to a request whose
+// authenticator was reqAuth: its Response Authenticator and a valid
+// Message-Authenticator as its first attribute (RFC 3579 §3.2).
+func VerifyResponse(raw, reqAuth, secret []byte) error {
+	if err := VerifyResponseAuthenticator(raw, reqAuth, secret); err != nil {
+		return err
+	}
+	n := int(binary.BigEndian.Uint16(raw[2:4]))
+	raw = raw[:n]
 	if n < headerLen+18 || raw[headerLen] != byte(rfc2869.MessageAuthenticator_Type) || raw[headerLen+1] != 18 {
 		return errors.New("radiustest: first attribute is not a Message-Authenticator")
 	}
@@ -149,8 +160,9 @@ func (c *Conn) Close() error { return c.c.Close() }
 
 // Exchange sends p (with secret, and a Message-Authenticator when withMA)
 // to addr and waits until ctx ends for the reply with its Identifier. The
-// reply is returned parsed and raw; err is non-nil when it fails
-// VerifyResponse or does not arrive.
+// reply is returned parsed and raw; err is non-nil when it does not arrive
+// or fails VerifyResponse (VerifyResponseAuthenticator for the reply to an
+// Accounting-Request, which carries no Message-Authenticator).
 func Exchange(ctx context.Context, addr string, secret []byte, p *radius.Packet, withMA bool) (*radius.Packet, []byte, error) {
 	q := *p
 	q.Secret = secret
@@ -187,6 +199,10 @@ func Exchange(ctx context.Context, addr string, secret []byte, p *radius.Packet,
 		if err != nil {
 			return nil, raw, err
 		}
-		return reply, raw, VerifyResponse(raw, b[4:headerLen], secret)
+		verify := VerifyResponse
+		if q.Code == radius.CodeAccountingRequest {
+			verify = VerifyResponseAuthenticator
+		}
+		return reply, raw, verify(raw, b[4:headerLen], secret)
 	}
 }

@@ -3,8 +3,8 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 BIN      := bin/radiusmfa
-STATICCHECK_VERSION ?= 2025.1.1
-GOVULNCHECK_VERSION ?= v1.1.4
+STATICCHECK_VERSION ?= v0.8.2
+GOVULNCHECK_VERSION ?= v1.9.0
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test test-deps bench check fuzz clean

@@ -74,6 +74,10 @@ type Decision struct {
 	User    string // normalised user name
 	Factor  string // factor that decided, e.g. "totp"
 	State   []byte // Access-Challenge State (later issues)
+	// Err is the internal cause of an internal_error or
+	// directory_unavailable decision, for the operator's log only: never
+	// sent, never audited (it may name files or records).
+	Err error
 }
 
 // Identity is a user as the primary authenticator knows them.

@@ -59,6 +59,7 @@ const (
 	ReasonBadPasscode          Reason = "bad_passcode"
 	ReasonReplayedPasscode     Reason = "replayed_passcode"
 	ReasonNotEnrolled          Reason = "not_enrolled"
+	ReasonNoUsableFactor       Reason = "no_usable_factor" // devices exist, none usable: never password-only
 	ReasonInvalidRequest       Reason = "invalid_request"
 	ReasonDirectoryUnavailable Reason = "directory_unavailable"
 	ReasonOverloaded           Reason = "overloaded"

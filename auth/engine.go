@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"radiusmfa/factors"
@@ -35,6 +36,9 @@ const (
 	MsgLocked   = "Too many failed attempts: the account is temporarily locked"
 	MsgInvalid  = "Invalid request"
 	MsgInternal = "Authentication is temporarily unavailable"
+	// MsgNoUsableFactor is sent after a correct password when every device
+	// of the user is disabled or of a kind this server does not run.
+	MsgNoUsableFactor = "No usable second factor: contact your administrator"
 )
 
 // Engine decides one login attempt at a time; it is safe for concurrent use.
@@ -45,6 +49,7 @@ type Engine struct {
 	policy  Policy
 	now     func() time.Time
 	failMsg string
+	active  attempts
 }
 
 // NewEngine wires the engine. now may be nil (time.Now).
@@ -85,9 +90,11 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		// bind to many LDAP servers.
 		return e.fail(ctx, d, ReasonBadCredentials)
 	}
+	inProgress := e.active.begin(name)
+	defer e.active.end(name)
 	lock, err := e.store.Lockout(ctx, name)
 	if err != nil {
-		return internal(d)
+		return internal(d, err)
 	}
 	id, ok, err := e.primary.Authenticate(ctx, name, password)
 	switch {
@@ -95,12 +102,13 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		d.Outcome, d.Reason = Drop, ReasonOverloaded
 		return d
 	case err != nil:
-		d.Outcome, d.Reason, d.Message = Reject, ReasonDirectoryUnavailable, MsgInternal
+		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonDirectoryUnavailable, MsgInternal, err
 		return d
 	}
 	// The primary check ran even for a locked account, so a locked account
-	// costs the same time as any other.
-	if lock.Active(e.now()) {
+	// costs the same time as any other. Attempts still in progress count
+	// against the budget, so parallel guesses cannot overrun it.
+	if now := e.now(); lock.Active(now) || e.overBudget(lock, now, inProgress) {
 		d.Outcome, d.Reason, d.Message = Reject, ReasonLockedOut, MsgLocked
 		return d
 	}
@@ -113,11 +121,32 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	return e.secondFactor(ctx, d, code)
 }
 
+// overBudget reports whether this attempt, with those in progress beside
+// it, would go past the failures the lockout policy still allows.
+func (e *Engine) overBudget(l store.Lockout, now time.Time, inProgress int) bool {
+	failures := l.Failures
+	if l.Locked && !l.Active(now) {
+		failures = 0 // an expired lock starts a new count, as the store does
+	}
+	t := e.policy.Lockout.Threshold
+	return t > 0 && failures+inProgress > t
+}
+
 func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Decision {
 	all, err := e.store.Enrollments(ctx, d.User)
 	if err != nil {
-		return internal(d)
+		return internal(d, err)
 	}
+	if len(all) == 0 {
+		if e.policy.AllowUnenrolled {
+			return e.accept(ctx, d, "", ReasonNoFactorAllowed)
+		}
+		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage
+		return d
+	}
+	// A user with devices is enrolled even when none of them can be used
+	// now (all disabled, or of a kind this server does not run): never fall
+	// back to the password alone.
 	usable := all[:0:0]
 	for _, en := range all {
 		if _, known := e.factors[en.Kind]; known && !en.Disabled {
@@ -125,10 +154,7 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Deci
 		}
 	}
 	if len(usable) == 0 {
-		if e.policy.AllowUnenrolled {
-			return e.accept(ctx, d, "", ReasonNoFactorAllowed)
-		}
-		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage
+		d.Outcome, d.Reason, d.Message = Reject, ReasonNoUsableFactor, MsgNoUsableFactor
 		return d
 	}
 	if code == "" {
@@ -143,17 +169,20 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Deci
 			reason = ReasonReplayedPasscode
 		case errors.Is(err, factors.ErrInvalidCode):
 		default:
-			return internal(d)
+			return internal(d, err)
 		}
 	}
 	return e.fail(ctx, d, reason)
 }
 
+// accept clears the failure counter. The code is already consumed, so a
+// failure to clear (or a deadline reached meanwhile) must not turn the
+// accept into a reject: it is reported in Err for the log.
 func (e *Engine) accept(ctx context.Context, d Decision, factor string, reason Reason) Decision {
-	if err := e.store.ClearFailures(ctx, d.User); err != nil {
-		return internal(d)
-	}
 	d.Outcome, d.Reason, d.Factor = Accept, reason, factor
+	if err := e.store.ClearFailures(context.WithoutCancel(ctx), d.User); err != nil {
+		d.Err = fmt.Errorf("clearing the failure counter: %w", err)
+	}
 	return d
 }
 
@@ -164,9 +193,9 @@ func (e *Engine) fail(ctx context.Context, d Decision, reason Reason) Decision {
 	if e.policy.Lockout.Threshold == 0 {
 		return d
 	}
-	l, err := e.store.RecordFailure(ctx, d.User, e.now(), e.policy.Lockout)
+	l, err := e.store.RecordFailure(context.WithoutCancel(ctx), d.User, e.now(), e.policy.Lockout)
 	if err != nil {
-		return internal(d)
+		return internal(d, err)
 	}
 	if l.Active(e.now()) {
 		d.Message = MsgLocked
@@ -174,7 +203,7 @@ func (e *Engine) fail(ctx context.Context, d Decision, reason Reason) Decision {
 	return d
 }
 
-func internal(d Decision) Decision {
-	d.Outcome, d.Reason, d.Message = Reject, ReasonInternalError, MsgInternal
+func internal(d Decision, err error) Decision {
+	d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonInternalError, MsgInternal, err
 	return d
 }

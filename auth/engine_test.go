@@ -216,11 +216,68 @@ func TestUnenrolled(t *testing.T) {
 	if d := fx.decide("alice", "pa,ss"); d.Outcome != Reject {
 		t.Fatalf("allow policy let an enrolled user in without a code: %+v", d)
 	}
-	// A disabled enrollment does not count as a factor.
+	// A user whose only device is disabled, or of a kind this server does
+	// not run, is still enrolled: no fallback to the password alone.
 	fx.store.enrolled["alice"][0].Disabled = true
-	if d := fx.decide("alice", "pa,ss,111111"); d.Reason != ReasonNoFactorAllowed {
-		t.Fatalf("disabled enrollment used: %+v", d)
+	if d := fx.decide("alice", "pa,ss"); d.Outcome != Reject || d.Reason != ReasonNoUsableFactor {
+		t.Fatalf("disabled device: %+v", d)
 	}
+	fx.store.enrolled["alice"][0] = store.Enrollment{ID: "p1", User: "alice", Kind: "push"}
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Reject || d.Reason != ReasonNoUsableFactor {
+		t.Fatalf("device of an unconfigured kind: %+v", d)
+	}
+}
+
+// slowPrimary holds every check until released, so attempts overlap.
+type slowPrimary struct {
+	fakePrimary
+	gate chan struct{}
+}
+
+func (s *slowPrimary) Authenticate(ctx context.Context, name, pw string) (Identity, bool, error) {
+	<-s.gate
+	return s.fakePrimary.Authenticate(ctx, name, pw)
+}
+
+// Parallel guesses must not overrun the lockout budget: attempts in
+// progress count against it.
+func TestLockoutHoldsUnderParallelGuesses(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	slow := &slowPrimary{fakePrimary: fakePrimary{users: map[string]string{"alice": "pa,ss"}}, gate: make(chan struct{})}
+	fx.e.primary = slow
+	const n = 50
+	results := make(chan Decision, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- fx.decide("alice", "guess,123456")
+		}()
+	}
+	// Let every attempt register before any check completes.
+	for fx.inProgress("alice") < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(slow.gate)
+	wg.Wait()
+	close(results)
+	counts := map[Reason]int{}
+	for d := range results {
+		counts[d.Reason]++
+	}
+	if counts[ReasonBadCredentials] != 3 || counts[ReasonLockedOut] != n-3 {
+		t.Fatalf("with threshold 3, %d parallel guesses gave %v", n, counts)
+	}
+	if fx.inProgress("alice") != 0 {
+		t.Fatal("attempt counter leaked")
+	}
+}
+
+func (fx *fixture) inProgress(name string) int {
+	fx.e.active.mu.Lock()
+	defer fx.e.active.mu.Unlock()
+	return fx.e.active.n[name]
 }
 
 func TestBrokenAndBadInput(t *testing.T) {
@@ -233,8 +290,8 @@ func TestBrokenAndBadInput(t *testing.T) {
 		t.Fatalf("empty password reached the directory: %+v, %d calls", d, len(fx.primary.calls))
 	}
 	fx.primary.err = errors.New("ldap: connection refused")
-	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Reject || d.Reason != ReasonDirectoryUnavailable {
-		t.Fatalf("directory down must fail closed: %+v", d)
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Reject || d.Reason != ReasonDirectoryUnavailable || d.Err == nil {
+		t.Fatalf("directory down must fail closed and keep the cause: %+v", d)
 	}
 	fx.primary.err = ErrOverloaded
 	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Drop {

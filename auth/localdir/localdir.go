@@ -14,15 +14,18 @@ import (
 	"radiusmfa/store"
 )
 
-// UserStore is the part of the store the directory reads.
+// UserStore is the part of the store the directory uses.
 type UserStore interface {
 	GetUser(ctx context.Context, name string) (store.User, error)
+	UpdateUser(ctx context.Context, name string, fn func(*store.User) error) error
 }
 
 // Directory implements auth.Authenticator over the store.
 type Directory struct {
-	users UserStore
-	sem   chan struct{}
+	users  UserStore
+	params Params
+	sem    chan struct{}
+	verify func(encoded, password string) (bool, error) // VerifyPassword; tests count calls
 	// decoy is verified for unknown users and users without a password, so
 	// they cost the same argon2id work as a wrong password.
 	decoy string
@@ -44,7 +47,8 @@ func New(users UserStore, p Params, maxConcurrent int) (*Directory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Directory{users: users, sem: make(chan struct{}, maxConcurrent), decoy: decoy}, nil
+	return &Directory{users: users, params: p, sem: make(chan struct{}, maxConcurrent),
+		verify: VerifyPassword, decoy: decoy}, nil
 }
 
 // Authenticate implements auth.Authenticator. A wrong password and an unknown
@@ -64,7 +68,7 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (au
 	case <-ctx.Done():
 		return auth.Identity{}, false, fmt.Errorf("localdir: waiting for a hash slot: %w", auth.ErrOverloaded)
 	}
-	match, err := VerifyPassword(hash, password)
+	match, err := d.verify(hash, password)
 	<-d.sem
 	if err != nil {
 		return auth.Identity{}, false, fmt.Errorf("localdir: user %q: %w", name, err)
@@ -77,5 +81,33 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (au
 		id.Disabled = true
 		return id, false, nil
 	}
+	if match {
+		d.rehash(ctx, u, password)
+	}
 	return id, match, nil
 }
+
+// rehash stores the password under the configured cost when the stored
+// hash has another. Until then a known user costs a different time than an
+// unknown name (verified against a decoy at the configured cost), so the
+// hash is brought in line at the first good login. A failure only delays
+// that; the login stands.
+func (d *Directory) rehash(ctx context.Context, u store.User, password string) {
+	p, _, _, err := parseHash(u.PasswordHash)
+	if err != nil || p == d.params {
+		return
+	}
+	h, err := HashPassword(password, d.params, nil)
+	if err != nil {
+		return
+	}
+	_ = d.users.UpdateUser(context.WithoutCancel(ctx), u.Name, func(cur *store.User) error {
+		if cur.PasswordHash != u.PasswordHash {
+			return errStale // changed meanwhile (passwd): keep the newer one
+		}
+		cur.PasswordHash = h
+		return nil
+	})
+}
+
+var errStale = errors.New("localdir: password changed meanwhile")

@@ -23,6 +23,18 @@ func (u users) GetUser(_ context.Context, name string) (store.User, error) {
 	return store.User{}, store.ErrNotFound
 }
 
+func (u users) UpdateUser(_ context.Context, name string, fn func(*store.User) error) error {
+	x, ok := u[name]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if err := fn(&x); err != nil {
+		return err
+	}
+	u[name] = x
+	return nil
+}
+
 func TestHashRoundTrip(t *testing.T) {
 	h, err := HashPassword("correct horse", cheap, nil)
 	if err != nil {
@@ -108,5 +120,56 @@ func TestConcurrencyBound(t *testing.T) {
 	wg.Wait()
 	if len(d.sem) != 0 {
 		t.Fatal("hash slots leaked")
+	}
+}
+
+// Invariant: every path (unknown user, no password, disabled, wrong and
+// right password) computes exactly one hash, so timing tells nothing.
+func TestInvariantOneHashPerAttempt(t *testing.T) {
+	h, _ := HashPassword("pw", cheap, nil)
+	d, err := New(users{
+		"alice": {Name: "alice", PasswordHash: h},
+		"dis":   {Name: "dis", PasswordHash: h, Disabled: true},
+		"nopw":  {Name: "nopw"},
+	}, cheap, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	d.verify = func(enc, pw string) (bool, error) { calls++; return VerifyPassword(enc, pw) }
+	for _, c := range [][2]string{{"ghost", "pw"}, {"nopw", "pw"}, {"dis", "pw"}, {"alice", "bad"}, {"alice", "pw"}} {
+		calls = 0
+		if _, _, err := d.Authenticate(context.Background(), c[0], c[1]); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Errorf("%s/%s: %d hash computations, want 1", c[0], c[1], calls)
+		}
+	}
+}
+
+func TestRehashToConfiguredCost(t *testing.T) {
+	old := Params{Time: 2, MemoryKiB: 64, Threads: 1}
+	h, _ := HashPassword("pw", old, nil)
+	us := users{"alice": {Name: "alice", PasswordHash: h}}
+	d, err := New(us, cheap, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := d.Authenticate(context.Background(), "alice", "wrong"); ok {
+		t.Fatal("wrong password accepted")
+	}
+	if us["alice"].PasswordHash != h {
+		t.Fatal("a failed login rehashed")
+	}
+	if _, ok, _ := d.Authenticate(context.Background(), "alice", "pw"); !ok {
+		t.Fatal("right password refused")
+	}
+	p, _, _, err := parseHash(us["alice"].PasswordHash)
+	if err != nil || p != cheap {
+		t.Fatalf("after login the hash has cost %+v (%v), want %+v", p, err, cheap)
+	}
+	if _, ok, _ := d.Authenticate(context.Background(), "alice", "pw"); !ok {
+		t.Fatal("rehashed password refused")
 	}
 }

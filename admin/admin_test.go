@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,4 +162,40 @@ func TestSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	exercise(t, cl, st)
+	recs, _ := st.RecentAudit(context.Background(), 1)
+	if want := fmt.Sprintf("admin-socket uid=%d pid=%d", os.Getuid(), os.Getpid()); len(recs) != 1 || recs[0].Client != want {
+		t.Fatalf("socket actions audited as %+v, want actor %q", recs, want)
+	}
+}
+
+// A socket path that names another file must never delete it.
+func TestSocketRefusesToReplaceAFile(t *testing.T) {
+	svc, _ := newService(t)
+	path := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(path, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ListenSocket(path, svc, slog.New(slog.NewTextHandler(io.Discard, nil))); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("got %v", err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "precious" {
+		t.Fatalf("the file was touched: %q %v", b, err)
+	}
+}
+
+// A socket left by a crashed server is replaced.
+func TestSocketReplacesStaleSocket(t *testing.T) {
+	svc, _ := newService(t)
+	path := filepath.Join(t.TempDir(), "admin.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close() // leaves the socket file with nobody listening
+	srv, err := ListenSocket(path, svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
 }

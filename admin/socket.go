@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -58,8 +59,18 @@ func ListenSocket(path string, api API, log *slog.Logger) (*SocketServer, error)
 		c.Close()
 		return nil, fmt.Errorf("admin socket %s: another server is already running", path)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// Replace only a stale socket: never delete another kind of file that a
+	// mistaken path points at (the master key, the database).
+	switch fi, err := os.Lstat(path); {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
 		return nil, fmt.Errorf("admin socket %s: %w", path, err)
+	case fi.Mode()&fs.ModeSocket == 0:
+		return nil, fmt.Errorf("admin socket %s: the path exists and is not a socket; refusing to replace it", path)
+	default:
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("admin socket %s: %w", path, err)
+		}
 	}
 	old := unix.Umask(0o177)
 	ln, err := net.Listen("unix", path)
@@ -96,32 +107,34 @@ func (s *SocketServer) Close() error {
 	return err
 }
 
-// peerAllowed admits root and the server's own user: the file mode already
-// says so, and this holds even if the mode is loosened by hand.
-func peerAllowed(c net.Conn) bool {
+// peer returns the connecting process's credentials, and whether it is
+// admitted: root and the server's own user. The file mode already says so;
+// this holds even if the mode is loosened by hand.
+func peer(c net.Conn) (*unix.Ucred, bool) {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
-		return false
+		return nil, false
 	}
 	raw, err := uc.SyscallConn()
 	if err != nil {
-		return false
+		return nil, false
 	}
 	var cred *unix.Ucred
 	_ = raw.Control(func(fd uintptr) {
 		cred, err = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
 	})
 	if err != nil || cred == nil {
-		return false
+		return nil, false
 	}
-	return cred.Uid == 0 || int(cred.Uid) == os.Getuid()
+	return cred, cred.Uid == 0 || int(cred.Uid) == os.Getuid()
 }
 
 func (s *SocketServer) handle(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
 	enc := json.NewEncoder(c)
-	if !peerAllowed(c) {
+	cred, ok := peer(c)
+	if !ok {
 		_ = enc.Encode(response{Error: &wireError{Kind: "invalid", Message: "permission denied"}})
 		return
 	}
@@ -130,7 +143,8 @@ func (s *SocketServer) handle(c net.Conn) {
 		_ = enc.Encode(response{Error: &wireError{Kind: "invalid", Message: "malformed request"}})
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+	ctx, cancel := context.WithTimeout(WithActor(context.Background(),
+		fmt.Sprintf("admin-socket uid=%d pid=%d", cred.Uid, cred.Pid)), 25*time.Second)
 	defer cancel()
 	resp := dispatch(ctx, s.api, req)
 	if resp.Error != nil && resp.Error.Kind == "internal" {

@@ -4,18 +4,20 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	crand "crypto/rand"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/hotp"
 	"layeh.com/radius"
-	"layeh.com/radius/rfc2865"
 
 	"radiusmfa/auth/localdir"
 	"radiusmfa/config"
@@ -155,30 +157,36 @@ func benchWorker(raddr *net.UDPAddr, secret []byte, users []*benchUser, stopAt t
 		return nil, benchResult{}, err
 	}
 	defer conn.Close()
+	seeds := make([][]byte, len(users))
+	for i, u := range users {
+		if seeds[i], err = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.Secret); err != nil {
+			return nil, benchResult{}, fmt.Errorf("user %s: %w", u.Name, err)
+		}
+	}
 	var r benchResult
 	lat := make([]time.Duration, 0, 1024)
+	enc := newRequestEncoder(secret)
 	buf := make([]byte, radius.MaxPacketLength)
 	var id byte
 	for i := 0; time.Now().Before(stopAt); i++ {
 		u := users[i%len(users)]
 		now := time.Now()
 		step := now.Unix() / 30
-		next := max(u.lastStep+1, step-1)
+		// The previous step's code is still inside the server's ±1 window,
+		// except when it could arrive after the next step begins.
+		lowest := step - 1
+		if time.Until(time.Unix((step+1)*30, 0)) < time.Second {
+			lowest = step
+		}
+		next := max(u.lastStep+1, lowest)
 		if next > step+1 {
 			if i%len(users) == len(users)-1 { // every user of this worker is used up for this step
 				time.Sleep(time.Until(time.Unix((step+1)*30, 0)))
 			}
 			continue
 		}
-		code, err := hotp.GenerateCodeCustom(u.Secret, uint64(next), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-		if err != nil {
-			return nil, r, err
-		}
 		id++
-		pkt, err := benchRequest(id, u.Name, u.Password+","+code, secret)
-		if err != nil {
-			return nil, r, err
-		}
+		pkt := enc.encode(id, u.Name, u.Password, hotpCode(seeds[i%len(users)], uint64(next)))
 		t0 := time.Now()
 		if _, err := conn.Write(pkt); err != nil {
 			return nil, r, err
@@ -207,23 +215,65 @@ func benchWorker(raddr *net.UDPAddr, secret []byte, users []*benchUser, stopAt t
 	return lat, r, nil
 }
 
-// benchRequest encodes an Access-Request with a Message-Authenticator.
-func benchRequest(id byte, user, password string, secret []byte) ([]byte, error) {
-	p := radius.New(radius.CodeAccessRequest, secret)
-	p.Identifier = id
-	p.Attributes = append(p.Attributes, &radius.AVP{Type: 80, Attribute: make([]byte, 16)})
-	if err := rfc2865.UserName_SetString(p, user); err != nil {
-		return nil, err
+// hotpCode is RFC 4226's 6-digit HOTP (TOTP with the step as counter),
+// computed here rather than through the library the server uses, so the
+// generator is an independent implementation and cheap per request.
+func hotpCode(key []byte, counter uint64) string {
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], counter)
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	sum := m.Sum(nil)
+	off := sum[len(sum)-1] & 0x0f
+	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
+	return fmt.Sprintf("%06d", v%1_000_000)
+}
+
+// requestEncoder builds Access-Requests (Message-Authenticator first,
+// User-Name, User-Password) into one reused buffer.
+type requestEncoder struct {
+	secret []byte
+	rng    *rand.ChaCha8
+	buf    []byte
+}
+
+func newRequestEncoder(secret []byte) *requestEncoder {
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	return &requestEncoder{secret: secret, rng: rand.NewChaCha8(seed), buf: make([]byte, 0, 512)}
+}
+
+func (e *requestEncoder) encode(id byte, user, password, code string) []byte {
+	pw := password + "," + code
+	padded := (len(pw) + 15) / 16 * 16
+	b := e.buf[:20]
+	b[0], b[1] = byte(radius.CodeAccessRequest), id
+	auth := b[4:20]
+	_, _ = e.rng.Read(auth)
+	b = append(b, 80, 18)
+	b = append(b, make([]byte, 16)...)
+	b = append(b, 1, byte(2+len(user)))
+	b = append(b, user...)
+	b = append(b, 2, byte(2+padded))
+	start := len(b)
+	b = append(b, pw...)
+	b = append(b, make([]byte, padded-len(pw))...)
+	// RFC 2865 §5.2: c(i) = p(i) xor MD5(secret + c(i-1)), c(0) = authenticator.
+	prev := auth
+	for i := start; i < start+padded; i += 16 {
+		h := md5.New()
+		h.Write(e.secret)
+		h.Write(prev)
+		x := h.Sum(nil)
+		for j := 0; j < 16; j++ {
+			b[i+j] ^= x[j]
+		}
+		prev = b[i : i+16]
 	}
-	if err := rfc2865.UserPassword_SetString(p, password); err != nil {
-		return nil, err
-	}
-	b, err := p.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	mac := hmac.New(md5.New, secret)
+	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))
+	mac := hmac.New(md5.New, e.secret)
 	mac.Write(b)
-	copy(b[22:38], mac.Sum(nil)) // the Message-Authenticator is the first attribute
-	return b, nil
+	copy(b[22:38], mac.Sum(nil))
+	e.buf = b
+	return b
 }

@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/md5"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 
 	"radiusmfa/config"
 	"radiusmfa/radiusd"
@@ -81,5 +86,39 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if code := c.run([]string{"version"}); code != 0 || !strings.HasPrefix(out.String(), "radiusmfa ") {
 		t.Fatalf("version: exit %d, %q", code, out.String())
+	}
+}
+
+// The generator's own HOTP must agree with RFC 4226 Appendix D.
+func TestBenchHOTPMatchesRFC4226(t *testing.T) {
+	want := []string{"755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583", "399871", "520489"}
+	for i, w := range want {
+		if got := hotpCode([]byte("12345678901234567890"), uint64(i)); got != w {
+			t.Errorf("counter %d: %s, want %s", i, got, w)
+		}
+	}
+}
+
+// The generator's packets must be what layeh and the server accept.
+func TestBenchRequestEncoding(t *testing.T) {
+	secret := []byte("testing123")
+	raw := newRequestEncoder(secret).encode(7, "alice", "a-long-password-over-16", "123456")
+	p, err := radius.Parse(raw, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Identifier != 7 || rfc2865.UserName_GetString(p) != "alice" || rfc2865.UserPassword_GetString(p) != "a-long-password-over-16,123456" {
+		t.Fatalf("decoded %d %q %q", p.Identifier, rfc2865.UserName_GetString(p), rfc2865.UserPassword_GetString(p))
+	}
+	// RFC 3579 §3.2: HMAC-MD5 over the packet with the attribute zeroed.
+	if raw[20] != 80 || raw[21] != 18 {
+		t.Fatal("Message-Authenticator is not the first attribute")
+	}
+	zeroed := append([]byte(nil), raw...)
+	clear(zeroed[22:38])
+	mac := hmac.New(md5.New, secret)
+	mac.Write(zeroed)
+	if !hmac.Equal(mac.Sum(nil), raw[22:38]) {
+		t.Fatal("Message-Authenticator does not verify")
 	}
 }

@@ -95,7 +95,7 @@ func (c *cli) openAPI(flagPath string) (admin.API, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return admin.NewService(st, serviceOptions(cfg, "cli")), func() { st.Close() }, nil
+	return admin.NewService(st, serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid()))), func() { st.Close() }, nil
 }
 
 // openStoreBulk opens the store for a bulk load (the bench setup) with

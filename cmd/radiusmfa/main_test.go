@@ -2,14 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/md5"
+	"errors"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
@@ -120,5 +126,66 @@ func TestBenchRequestEncoding(t *testing.T) {
 	mac.Write(zeroed)
 	if !hmac.Equal(mac.Sum(nil), raw[22:38]) {
 		t.Fatal("Message-Authenticator does not verify")
+	}
+}
+
+func TestKeyWouldBeNew(t *testing.T) {
+	dir := t.TempDir()
+	cfg := &config.Config{Store: config.StoreConfig{Path: filepath.Join(dir, "db"), MasterKeyFile: filepath.Join(dir, "key")}}
+	if err := keyWouldBeNew(cfg, ""); err != nil {
+		t.Fatalf("first run refused: %v", err)
+	}
+	if err := os.WriteFile(cfg.Store.Path, []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyWouldBeNew(cfg, ""); err == nil || !strings.Contains(err.Error(), "master key") {
+		t.Fatalf("a new key beside an existing database: %v", err)
+	}
+	if err := keyWouldBeNew(cfg, "a-key-from-the-environment"); err != nil {
+		t.Fatalf("key from the environment refused: %v", err)
+	}
+	if err := os.WriteFile(cfg.Store.MasterKeyFile, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := keyWouldBeNew(cfg, ""); err != nil {
+		t.Fatalf("existing key refused: %v", err)
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	var failing atomic.Bool
+	ops, err := startOps(config.OpsConfig{Listen: "127.0.0.1:0"}, prometheus.NewRegistry(),
+		func(context.Context) error {
+			if failing.Load() {
+				return errors.New("store closed")
+			}
+			return nil
+		}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.Close()
+	get := func() int {
+		resp, err := http.Get("http://" + ops.Addr() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("healthy: %d", code)
+	}
+	failing.Store(true)
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Fatalf("unhealthy: %d", code)
+	}
+	resp, err := http.Get("http://" + ops.Addr() + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("pprof served without ops.pprof: %d", resp.StatusCode)
 	}
 }

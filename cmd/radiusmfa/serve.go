@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -101,7 +102,15 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	go sock.Serve()
 	defer sock.Close()
 
-	ops, err := startOps(cfg.Ops, reg, log)
+	var stopping atomic.Bool
+	health := func(ctx context.Context) error {
+		if stopping.Load() {
+			return errors.New("shutting down")
+		}
+		_, err := st.Lockout(ctx, "healthz") // a read transaction: the store answers
+		return err
+	}
+	ops, err := startOps(cfg.Ops, reg, health, log)
 	if err != nil {
 		return err
 	}
@@ -117,6 +126,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 		return err
 	case <-ctx.Done():
 	}
+	stopping.Store(true)
 	log.Info("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -191,15 +201,23 @@ func (o *opsServer) Close() {
 }
 
 // startOps serves /healthz and /metrics; an empty address disables it.
-func startOps(cfg config.OpsConfig, reg *prometheus.Registry, log *slog.Logger) (*opsServer, error) {
+// /healthz answers 503 while health reports an error.
+func startOps(cfg config.OpsConfig, reg *prometheus.Registry, health func(context.Context) error, log *slog.Logger) (*opsServer, error) {
 	addr := cfg.Listen
 	if addr == "" {
 		return &opsServer{}, nil
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := health(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "unavailable")
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	if cfg.Pprof {

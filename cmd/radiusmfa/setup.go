@@ -1,12 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"radiusmfa/admin"
 	"radiusmfa/auth/localdir"
@@ -14,15 +14,6 @@ import (
 	"radiusmfa/store"
 	"radiusmfa/store/bolt"
 )
-
-func (c *cli) getenv(key string) string {
-	for _, kv := range c.env {
-		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
-			return v
-		}
-	}
-	return ""
-}
 
 // loadConfig loads and validates the configuration. Warnings are printed
 // by the commands that start or check a server (serve, check-config), not by
@@ -55,10 +46,26 @@ func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
 // openStore opens the bbolt database, creating the data directory and the
 // master key on first use.
 func (c *cli) openStore(cfg *config.Config, log *slog.Logger) (*bolt.DB, error) {
+	return c.openStoreWith(cfg, bolt.Options{
+		MaxAuditRecords: cfg.Audit.MaxRecords, MaxAuditAge: cfg.Audit.MaxAge, Logger: log,
+	}, log)
+}
+
+// openStoreBulk opens the store for a bulk load (the bench setup) with
+// fsync off; the caller must Sync before Close.
+func (c *cli) openStoreBulk(cfg *config.Config) (*bolt.DB, error) {
+	return c.openStoreWith(cfg, bolt.Options{NoSync: true}, slog.New(slog.DiscardHandler))
+}
+
+func (c *cli) openStoreWith(cfg *config.Config, opts bolt.Options, log *slog.Logger) (*bolt.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
-	key, created, err := store.LoadOrCreateMasterKey(cfg.Store.MasterKeyFile, c.getenv("RADIUSMFA_MASTER_KEY"))
+	envKey, _ := config.LookupEnv(c.env, config.EnvMasterKey)
+	if err := keyWouldBeNew(cfg, envKey); err != nil {
+		return nil, err
+	}
+	key, created, err := store.LoadOrCreateMasterKey(cfg.Store.MasterKeyFile, envKey)
 	if err != nil {
 		return nil, err
 	}
@@ -66,9 +73,25 @@ func (c *cli) openStore(cfg *config.Config, log *slog.Logger) (*bolt.DB, error) 
 		log.Warn("created a new master key: back it up, the database cannot be read without it",
 			"path", cfg.Store.MasterKeyFile)
 	}
-	return bolt.Open(cfg.Store.Path, key, bolt.Options{
-		MaxAuditRecords: cfg.Audit.MaxRecords, MaxAuditAge: cfg.Audit.MaxAge, Logger: log,
-	})
+	return bolt.Open(cfg.Store.Path, key, opts)
+}
+
+// keyWouldBeNew refuses to create a master key next to an existing
+// database: that key could never open it, and a stray key file would hide
+// the real mistake (a server given its key by environment, a CLI run
+// without it, or a lost key file).
+func keyWouldBeNew(cfg *config.Config, envKey string) error {
+	if envKey != "" {
+		return nil
+	}
+	if _, err := os.Stat(cfg.Store.MasterKeyFile); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if fi, err := os.Stat(cfg.Store.Path); err == nil && fi.Size() > 0 {
+		return fmt.Errorf("the database %s exists but its master key %s does not: restore the key file or set %s",
+			cfg.Store.Path, cfg.Store.MasterKeyFile, config.EnvMasterKey)
+	}
+	return nil
 }
 
 func serviceOptions(cfg *config.Config, actor string) admin.Options {
@@ -96,17 +119,4 @@ func (c *cli) openAPI(flagPath string) (admin.API, func(), error) {
 		return nil, nil, err
 	}
 	return admin.NewService(st, serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid()))), func() { st.Close() }, nil
-}
-
-// openStoreBulk opens the store for a bulk load (the bench setup) with
-// fsync off; the caller must Sync before Close.
-func (c *cli) openStoreBulk(cfg *config.Config) (*bolt.DB, error) {
-	if err := os.MkdirAll(filepath.Dir(cfg.Store.Path), 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	key, _, err := store.LoadOrCreateMasterKey(cfg.Store.MasterKeyFile, c.getenv("RADIUSMFA_MASTER_KEY"))
-	if err != nil {
-		return nil, err
-	}
-	return bolt.Open(cfg.Store.Path, key, bolt.Options{NoSync: true})
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"radiusmfa/auth"
 )
 
 const cmdTimeout = 30 * time.Second
@@ -66,7 +68,8 @@ func (c *cli) user(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "user %s: password set\n", strings.ToLower(strings.TrimSpace(pos[0])))
+		name, _ := auth.NormalizeUserName(pos[0])
+		fmt.Fprintf(c.stdout, "user %s: password set\n", name)
 	case "del":
 		err = api.DeleteUser(ctx, pos[0])
 	case "lock":

@@ -42,6 +42,10 @@ func FuzzSplitPasscode(f *testing.F) {
 			if pw != s {
 				t.Fatalf("no passcode but password %q != input %q", pw, s)
 			}
+			// Conversely, input ending in delimiter + 6-8 digits must split.
+			if i := strings.LastIndex(s, delim); delim != "" && i >= 0 && isPasscode(s[i+len(delim):]) {
+				t.Fatalf("%q ends in a passcode after %q but was not split", s, delim)
+			}
 			return
 		}
 		if pw+delim+code != s {

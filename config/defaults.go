@@ -90,11 +90,6 @@ func (c *Config) resolve() []error {
 			cl.RequireMessageAuthenticator = defaultClientMA
 		}
 		cl.RequireMessageAuthenticator = strings.ToLower(cl.RequireMessageAuthenticator)
-		for j, n := range cl.Networks {
-			if prefix, err := parseNetwork(n); err == nil {
-				cl.Networks[j] = prefix.String()
-			}
-		}
 		if cl.Secret != "" && cl.SecretFile != "" {
 			p.addf(clientKey(i, cl.Name, ""), "set secret or secret_file, not both")
 		}

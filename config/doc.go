@@ -8,7 +8,8 @@
 //     path in upper case with dots as underscores (radius.request_timeout is
 //     RADIUSMFA_RADIUS_REQUEST_TIMEOUT). Lists of strings take a
 //     comma-separated value; RADIUSMFA_RADIUS_CLIENTS takes a YAML or JSON
-//     list that replaces the file's clients;
+//     list that replaces the file's clients. A variable listed twice takes
+//     its last value, as [LookupEnv] reads it;
 //  2. the YAML file;
 //  3. [Default], then the defaults derived from other keys (file names
 //     inside data_dir, the hashing concurrency from the CPU count).

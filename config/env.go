@@ -27,19 +27,36 @@ func ResolveConfigPath(flagValue string, env []string) string {
 	if flagValue != "" {
 		return flagValue
 	}
-	return lookupEnv(env)[EnvConfig]
+	path, _ := LookupEnv(env, EnvConfig)
+	return path
 }
 
-// lookupEnv turns os.Environ-style "NAME=value" entries into a map. A later
-// entry wins over an earlier one, as with exec.Cmd.Env.
-func lookupEnv(env []string) map[string]string {
-	out := make(map[string]string)
-	for _, kv := range env {
-		if name, value, ok := strings.Cut(kv, "="); ok {
-			out[name] = value
+// LookupEnv returns the value of the variable key in env, a list of
+// "NAME=value" entries in os.Environ's format. When key appears more than
+// once the last entry wins, as with exec.Cmd.Env and for every RADIUSMFA_*
+// variable Load reads. Names are case-sensitive. ok is false when key is
+// absent (or empty, or contains "=", which no entry can match).
+func LookupEnv(env []string, key string) (value string, ok bool) {
+	if key == "" || strings.Contains(key, "=") {
+		return "", false
+	}
+	for _, kv := range slices.Backward(env) {
+		if name, value, found := strings.Cut(kv, "="); found && name == key {
+			return value, true
 		}
 	}
-	return out
+	return "", false
+}
+
+// envNames lists the distinct names in env that start with prefix, sorted.
+func envNames(env []string, prefix string) []string {
+	seen := make(map[string]bool)
+	for _, kv := range env {
+		if name, _, found := strings.Cut(kv, "="); found && strings.HasPrefix(name, prefix) {
+			seen[name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // envOverrides checks every RADIUSMFA_* variable in env and writes the ones
@@ -52,9 +69,8 @@ func (p *problems) envOverrides(env []string, tree map[string]any) {
 		byName[l.env] = l
 		names = append(names, l.env)
 	}
-	vars := lookupEnv(env)
-	for _, name := range slices.Sorted(maps.Keys(vars)) {
-		if !strings.HasPrefix(name, EnvPrefix) || name == EnvConfig || name == EnvMasterKey {
+	for _, name := range envNames(env, EnvPrefix) {
+		if name == EnvConfig || name == EnvMasterKey {
 			continue
 		}
 		l, known := byName[name]
@@ -62,7 +78,8 @@ func (p *problems) envOverrides(env []string, tree map[string]any) {
 			p.addf(name, "no such setting%s", suggest(name, names))
 			continue
 		}
-		raw, ok := p.parseEnv(name, vars[name], l.typ)
+		value, _ := LookupEnv(env, name)
+		raw, ok := p.parseEnv(name, value, l.typ)
 		if !ok {
 			continue
 		}

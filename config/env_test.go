@@ -43,7 +43,7 @@ func TestEnvOverrides(t *testing.T) {
 }
 
 func TestEnvListTakesJSON(t *testing.T) {
-	cfg, _ := mustLoad(t, "", `RADIUSMFA_RADIUS_LISTEN=["127.0.0.1:1812","[::1]:1812"]`)
+	cfg, _ := mustLoad(t, "", `RADIUSMFA_RADIUS_LISTEN=["127.0.0.1:1812","[::1]:1812"]`, clientEnv)
 	if !reflect.DeepEqual(cfg.Radius.Listen, []string{"127.0.0.1:1812", "[::1]:1812"}) {
 		t.Errorf("listen = %q", cfg.Radius.Listen)
 	}
@@ -104,7 +104,7 @@ func TestEnvIgnoresVariablesReadElsewhere(t *testing.T) {
 }
 
 func TestEnvLaterEntryWins(t *testing.T) {
-	cfg, _ := mustLoad(t, "", "RADIUSMFA_LOG_LEVEL=debug", "RADIUSMFA_LOG_LEVEL=warn")
+	cfg, _ := mustLoad(t, "", "RADIUSMFA_LOG_LEVEL=debug", "RADIUSMFA_LOG_LEVEL=warn", clientEnv)
 	if cfg.Log.Level != "warn" {
 		t.Errorf("log.level = %q, want warn", cfg.Log.Level)
 	}
@@ -123,5 +123,36 @@ func TestEveryKeyHasADistinctVariable(t *testing.T) {
 	}
 	if len(seen) < 25 {
 		t.Errorf("only %d keys found; the schema walk is broken", len(seen))
+	}
+}
+
+func TestLookupEnv(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    []string
+		key    string
+		want   string
+		wantOK bool
+	}{
+		{"absent", []string{"A=1"}, "B", "", false},
+		{"nil env", nil, "A", "", false},
+		{"present", []string{"A=1", "B=2"}, "B", "2", true},
+		{"empty value", []string{"A="}, "A", "", true},
+		{"last wins", []string{"A=1", "B=2", "A=3"}, "A", "3", true},
+		{"last wins when empty", []string{"A=1", "A="}, "A", "", true},
+		{"value with =", []string{"A=x=y"}, "A", "x=y", true},
+		{"case-sensitive", []string{"a=1"}, "A", "", false},
+		{"prefix is not a match", []string{"AB=1"}, "A", "", false},
+		{"entry without =", []string{"A"}, "A", "", false},
+		{"empty key", []string{"=C:=C:\\"}, "", "", false},
+		{"key with =", []string{"A=B=1"}, "A=B", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := LookupEnv(tt.env, tt.key)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("LookupEnv(%q, %q) = %q, %v; want %q, %v", tt.env, tt.key, got, ok, tt.want, tt.wantOK)
+			}
+		})
 	}
 }

@@ -21,6 +21,9 @@ radius:
       secret: a-secret-of-24-characters
 `
 
+// clientEnv gives a file with no radius section the one client it needs.
+const clientEnv = `RADIUSMFA_RADIUS_CLIENTS=[{"name":"localhost","networks":["127.0.0.1"],"secret":"a-secret-of-24-characters"}]`
+
 // writeConfig writes content to a config file in a fresh directory.
 func writeConfig(t *testing.T, content string) string {
 	t.Helper()
@@ -59,7 +62,7 @@ func wantErr(t *testing.T, err error, wants ...string) {
 }
 
 func TestLoadDefaults(t *testing.T) {
-	cfg, warnings, err := Load("", nil)
+	cfg, warnings, err := Load("", []string{clientEnv})
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -77,6 +80,10 @@ func TestLoadDefaults(t *testing.T) {
 			ReplyCacheTTL:            30 * time.Second,
 			MaxInFlight:              1024,
 			UnknownClientLogInterval: time.Minute,
+			Clients: []ClientConfig{{
+				Name: "localhost", Networks: []string{"127.0.0.1/32"},
+				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "true",
+			}},
 		},
 		Auth: AuthConfig{
 			Delimiter:          ",",
@@ -96,14 +103,38 @@ func TestLoadDefaults(t *testing.T) {
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "no clients") {
-		t.Errorf("warnings = %q, want only the no-clients warning", warnings)
+	if len(warnings) != 0 {
+		t.Errorf("warnings = %q, want none", warnings)
+	}
+}
+
+// TestLoadWithoutClientsFails: radiusd drops every request from an address
+// no client claims, so check-config must not pass what serve refuses.
+func TestLoadWithoutClientsFails(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  []string
+	}{
+		{"no file", "", nil},
+		{"no clients key", "log: {level: info}\n", nil},
+		{"empty list", "radius: {clients: []}\n", nil},
+		{"emptied by the environment", oneClient, []string{"RADIUSMFA_RADIUS_CLIENTS=[]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, warnings, err := loadString(t, tt.yaml, tt.env...)
+			wantErr(t, err, "radius.clients: at least one client is required")
+			if warnings != nil {
+				t.Errorf("warnings = %q alongside an error", warnings)
+			}
+		})
 	}
 }
 
 func TestLoadEmptyFileGivesDefaults(t *testing.T) {
-	fromFile, _ := mustLoad(t, "# nothing here\n")
-	fromNothing, _, err := Load("", nil)
+	fromFile, _ := mustLoad(t, "# nothing here\n", clientEnv)
+	fromNothing, _, err := Load("", []string{clientEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,12 +144,12 @@ func TestLoadEmptyFileGivesDefaults(t *testing.T) {
 }
 
 func TestLoadDerivedDefaultsFollowDataDir(t *testing.T) {
-	cfg, _ := mustLoad(t, "data_dir: /srv/mfa\n")
+	cfg, _ := mustLoad(t, "data_dir: /srv/mfa\n", clientEnv)
 	if cfg.Store.Path != "/srv/mfa/radiusmfa.db" || cfg.Store.MasterKeyFile != "/srv/mfa/master.key" ||
 		cfg.Admin.Socket != "/srv/mfa/admin.sock" {
 		t.Errorf("derived paths = %q, %q, %q", cfg.Store.Path, cfg.Store.MasterKeyFile, cfg.Admin.Socket)
 	}
-	cfg, _ = mustLoad(t, "data_dir: /srv/mfa\nstore: {path: /db/x.db, master_key_file: /keys/k}\nadmin: {socket: /run/a.sock}\n")
+	cfg, _ = mustLoad(t, "data_dir: /srv/mfa\nstore: {path: /db/x.db, master_key_file: /keys/k}\nadmin: {socket: /run/a.sock}\n", clientEnv)
 	if cfg.Store.Path != "/db/x.db" || cfg.Store.MasterKeyFile != "/keys/k" || cfg.Admin.Socket != "/run/a.sock" {
 		t.Errorf("explicit paths = %q, %q, %q", cfg.Store.Path, cfg.Store.MasterKeyFile, cfg.Admin.Socket)
 	}
@@ -181,14 +212,14 @@ ops: {listen: ""}
 }
 
 func TestLoadNullKeepsDefault(t *testing.T) {
-	cfg, _ := mustLoad(t, "radius:\n  request_timeout:\nlog:\n")
+	cfg, _ := mustLoad(t, "radius:\n  request_timeout:\nlog:\n", clientEnv)
 	if cfg.Radius.RequestTimeout != 10*time.Second || cfg.Log.Level != "info" {
 		t.Errorf("null did not keep the defaults: %v, %q", cfg.Radius.RequestTimeout, cfg.Log.Level)
 	}
 }
 
 func TestLoadKeysAreCaseInsensitive(t *testing.T) {
-	cfg, _ := mustLoad(t, "Radius:\n  Max_In_Flight: 7\n")
+	cfg, _ := mustLoad(t, "Radius:\n  Max_In_Flight: 7\n", clientEnv)
 	if cfg.Radius.MaxInFlight != 7 {
 		t.Errorf("max_in_flight = %d, want 7", cfg.Radius.MaxInFlight)
 	}

@@ -54,12 +54,15 @@ func (p *problems) listenAddrs(key string, addrs []string, seen map[string]strin
 // is a short string, and a mistaken path to a large file should fail fast.
 const maxSecretFileSize = 64 << 10
 
-// validateClients checks the client table and reads secret files. Networks
-// must not be claimed twice: the longest-prefix match in radiusd would then
-// pick one client arbitrarily.
+// validateClients checks the client table, writes each network back in its
+// normalised form and reads secret files. radiusd drops every request from an
+// address no client claims, so a table with no client is an error.
 func (c *Config) validateClients(p *problems) {
-	names := make(map[string]int)   // name → index of its first client
-	claimed := make(map[string]int) // canonical prefix → index of its client
+	if len(c.Radius.Clients) == 0 {
+		p.addf("radius.clients", "at least one client is required")
+	}
+	names := make(map[string]int)                // name → index of its first client
+	claimed := make(map[netip.Prefix]networkKey) // normalised prefix → who listed it
 	for i := range c.Radius.Clients {
 		cl := &c.Radius.Clients[i]
 		if strings.TrimSpace(cl.Name) == "" {
@@ -73,23 +76,43 @@ func (c *Config) validateClients(p *problems) {
 		if len(cl.Networks) == 0 {
 			p.addf(clientKey(i, cl.Name, "networks"), "at least one network is required")
 		}
-		for j, n := range cl.Networks {
-			key := clientKey(i, cl.Name, fmt.Sprintf("networks[%d]", j))
-			prefix, err := parseNetwork(n)
-			if err != nil {
-				p.addf(key, "%v", err)
-				continue
-			}
-			if owner, dup := claimed[prefix.String()]; dup {
-				p.addf(key, "%s is already claimed by radius.clients[%d]", prefix, owner)
-				continue
-			}
-			claimed[prefix.String()] = i
+		for j := range cl.Networks {
+			c.claimNetwork(p, i, j, claimed)
 		}
 
 		c.validateSecret(p, i)
 		p.oneOf(clientKey(i, cl.Name, "require_message_authenticator"), cl.RequireMessageAuthenticator, messageAuthModes)
 	}
+}
+
+// networkKey names one network of one client, for duplicate messages.
+type networkKey struct{ client, network int }
+
+// claimNetwork normalises networks[j] of client i in place and records it in
+// claimed. The same prefix listed twice, by two clients or by one, is an
+// error: radiusd compares the normalised prefixes and would refuse to start.
+// Nested prefixes are fine; the longest match decides.
+func (c *Config) claimNetwork(p *problems, i, j int, claimed map[netip.Prefix]networkKey) {
+	cl := &c.Radius.Clients[i]
+	key := clientKey(i, cl.Name, fmt.Sprintf("networks[%d]", j))
+	written := cl.Networks[j]
+	prefix, err := parseNetwork(written)
+	if err != nil {
+		p.addf(key, "%v", err)
+		return
+	}
+	cl.Networks[j] = prefix.String()
+	if owner, dup := claimed[prefix]; dup {
+		other := c.Radius.Clients[owner.client]
+		what := prefix.String()
+		if written != what {
+			what = fmt.Sprintf("%q (%s)", written, prefix)
+		}
+		p.addf(key, "%s is already claimed by %s", what,
+			clientKey(owner.client, other.Name, fmt.Sprintf("networks[%d]", owner.network)))
+		return
+	}
+	claimed[prefix] = networkKey{i, j}
 }
 
 // validateSecret fills the client's Secret from its secret_file, if any, and
@@ -196,25 +219,36 @@ func isHostName(s string) bool {
 }
 
 // parseNetwork reads a client network: a CIDR prefix, or a bare address,
-// which stands for itself alone (/32 or /128). A prefix with host bits set is
-// refused rather than masked, because it is usually a mistyped address or
-// length.
+// which stands for itself alone (/32 or /128). It returns the prefix as
+// radiusd matches it: an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) becomes
+// plain IPv4 (10.0.0.0/8), because radiusd unmaps source addresses before
+// looking them up. A prefix with host bits set is refused rather than masked,
+// because it is usually a mistyped address or length.
 func parseNetwork(s string) (netip.Prefix, error) {
+	var prefix netip.Prefix
 	if strings.Contains(s, "/") {
-		prefix, err := netip.ParsePrefix(s)
-		if err != nil {
+		var err error
+		if prefix, err = netip.ParsePrefix(s); err != nil {
 			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or IP address", s)
 		}
-		if prefix != prefix.Masked() {
-			return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, prefix.Masked())
+	} else {
+		ip, err := netip.ParseAddr(s)
+		if err != nil || ip.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or IP address", s)
 		}
-		return prefix, nil
+		prefix = netip.PrefixFrom(ip, ip.BitLen())
 	}
-	ip, err := netip.ParseAddr(s)
-	if err != nil || ip.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or IP address", s)
+	ip := prefix.Addr()
+	if ip.Is4In6() && prefix.Bits() < 96 {
+		return netip.Prefix{}, fmt.Errorf("%q: an IPv4-mapped prefix must be /96 or longer", s)
 	}
-	return netip.PrefixFrom(ip, ip.BitLen()), nil
+	if prefix != prefix.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, prefix.Masked())
+	}
+	if ip.Is4In6() {
+		prefix = netip.PrefixFrom(ip.Unmap(), prefix.Bits()-96)
+	}
+	return prefix.Masked(), nil
 }
 
 // clientKey names a client, or one of its fields, in a message:

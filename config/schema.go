@@ -24,6 +24,10 @@ var (
 // does not need quotes).
 var boolStringKeys = map[string]bool{"require_message_authenticator": true}
 
+// hiddenKeys hold secrets: a message about one never shows its value, since
+// a mistyped secret is still most of the secret and messages end up in logs.
+var hiddenKeys = map[string]bool{"secret": true}
+
 // leaf is one settable key: a scalar, a list, or the list of clients.
 type leaf struct {
 	key   string // dotted path, e.g. "radius.request_timeout"
@@ -88,7 +92,7 @@ func (p *problems) check(key string, v any, t reflect.Type) (clean any, ok bool)
 		if s, isString := v.(string); isString {
 			return s, true
 		}
-		p.addf(key, "expected %s, got %s%s", describe(t), show(v), quoteHint(v))
+		p.addf(key, "expected %s, got %s", describe(t), showUnquoted(key, v))
 		return nil, false
 	case isInteger(t.Kind()):
 		return p.checkInteger(key, v, t)
@@ -101,7 +105,7 @@ func (p *problems) check(key string, v any, t reflect.Type) (clean any, ok bool)
 func (p *problems) checkSection(key string, v any, t reflect.Type) (any, bool) {
 	m, isMap := asMap(v)
 	if !isMap {
-		p.addf(key, "expected %s, got %s", describe(t), show(v))
+		p.addf(key, "expected %s, got %s", describe(t), showFor(key, v))
 		return nil, false
 	}
 	fields := make(map[string]reflect.Type, t.NumField())
@@ -135,7 +139,7 @@ func (p *problems) checkSection(key string, v any, t reflect.Type) (any, bool) {
 func (p *problems) checkList(key string, v any, t reflect.Type) (any, bool) {
 	items, isList := v.([]any)
 	if !isList {
-		p.addf(key, "expected %s, got %s", describe(t), show(v))
+		p.addf(key, "expected %s, got %s", describe(t), showFor(key, v))
 		return nil, false
 	}
 	out := make([]any, len(items))
@@ -167,7 +171,7 @@ func (p *problems) checkDuration(key string, v any) (any, bool) {
 			return time.Duration(0), true
 		}
 	}
-	p.addf(key, "expected %s, got %s", describe(durationType), show(v))
+	p.addf(key, "expected %s, got %s", describe(durationType), showFor(key, v))
 	return nil, false
 }
 
@@ -183,11 +187,11 @@ func (p *problems) checkInteger(key string, v any, t reflect.Type) (any, bool) {
 	case uint64: // YAML's type for integers above math.MaxInt64
 		n, inRange = int64(x), x <= hi && x <= math.MaxInt64
 	default:
-		p.addf(key, "expected %s, got %s", describe(t), show(v))
+		p.addf(key, "expected %s, got %s", describe(t), showFor(key, v))
 		return nil, false
 	}
 	if !inRange {
-		p.addf(key, "expected %s, got %s", describe(t), show(v))
+		p.addf(key, "expected %s, got %s", describe(t), showFor(key, v))
 		return nil, false
 	}
 	return n, true
@@ -240,6 +244,49 @@ func describe(t reflect.Type) string {
 	return t.String()
 }
 
+// showFor renders the raw value of key for an error message: the value itself,
+// or only its kind when key holds a secret.
+func showFor(key string, v any) string {
+	if kind, scalar := scalarKind(v); scalar && isHidden(key) {
+		return kind + " (value hidden)"
+	}
+	return show(v) // for a list or a map, nothing of the value
+}
+
+// showUnquoted renders a value YAML read as a number or boolean where a string
+// was expected, with the fix.
+func showUnquoted(key string, v any) string {
+	kind, scalar := scalarKind(v)
+	switch {
+	case !scalar:
+		return showFor(key, v)
+	case isHidden(key):
+		return kind + " (value hidden; quote it)"
+	}
+	return show(v) + " (put it in quotes)"
+}
+
+// scalarKind names the kind of a scalar value, the only values whose text an
+// error message would show.
+func scalarKind(v any) (string, bool) {
+	switch v.(type) {
+	case string:
+		return "a string", true
+	case bool:
+		return "a boolean", true
+	case int, int64, uint64, float64:
+		return "a number", true
+	}
+	return "", false
+}
+
+// isHidden reports whether the last part of key (a dotted path or a variable
+// name, maybe ending in a list index) names a key in hiddenKeys.
+func isHidden(key string) bool {
+	last := key[strings.LastIndexAny(key, ".]")+1:]
+	return hiddenKeys[strings.ToLower(last)]
+}
+
 // show renders a raw value for an error message.
 func show(v any) string {
 	switch x := v.(type) {
@@ -258,14 +305,6 @@ func show(v any) string {
 	return fmt.Sprintf("a %T", v)
 }
 
-func quoteHint(v any) string {
-	switch v.(type) {
-	case bool, int, int64, uint64, float64:
-		return " (put it in quotes)"
-	}
-	return ""
-}
-
 // checkBool accepts a YAML boolean, or the words true/false as an
 // environment variable gives them.
 func (p *problems) checkBool(key string, v any) (any, bool) {
@@ -280,7 +319,7 @@ func (p *problems) checkBool(key string, v any) (any, bool) {
 			return false, true
 		}
 	}
-	p.addf(key, "expected true or false, got %s", show(v))
+	p.addf(key, "expected true or false, got %s", showFor(key, v))
 	return nil, false
 }
 

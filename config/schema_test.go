@@ -62,7 +62,7 @@ func TestWrongTypes(t *testing.T) {
 }
 
 func TestZeroDurationNeedsNoUnit(t *testing.T) {
-	cfg, _ := mustLoad(t, "auth:\n  lockout:\n    duration: 0\n")
+	cfg, _ := mustLoad(t, "auth:\n  lockout:\n    duration: 0\n", clientEnv)
 	if cfg.Auth.Lockout.Duration != 0 {
 		t.Errorf("duration = %v, want 0", cfg.Auth.Lockout.Duration)
 	}
@@ -144,6 +144,65 @@ func TestEveryKeyHasARule(t *testing.T) {
 		p.check("key", struct{}{}, typ) // the wrong type for every rule
 		if len(p.errs) != 1 {
 			t.Errorf("%s: got %d problems for a wrong value, want 1", typ, len(p.errs))
+		}
+	}
+}
+
+// TestSecretValuesAreHidden: a secret YAML reads as a number or boolean is
+// still the secret, so no message about a secret key may carry its value.
+func TestSecretValuesAreHidden(t *testing.T) {
+	const digits = "987654321098765432"
+	tests := []struct {
+		name   string
+		yaml   string
+		env    []string
+		want   string
+		hidden string
+	}{
+		{"integer", client("name: a", "networks: [127.0.0.1]", "secret: "+digits), nil,
+			"radius.clients[0].secret: expected a string, got a number (value hidden; quote it)", digits},
+		{"integer above int64", client("name: a", "networks: [127.0.0.1]", "secret: 18446744073709551615"), nil,
+			"radius.clients[0].secret: expected a string, got a number (value hidden; quote it)", "18446744073709551615"},
+		{"float", client("name: a", "networks: [127.0.0.1]", "secret: 31415926.5358979"), nil,
+			"radius.clients[0].secret: expected a string, got a number (value hidden; quote it)", "31415926"},
+		{"boolean", client("name: a", "networks: [127.0.0.1]", "secret: true"), nil,
+			"radius.clients[0].secret: expected a string, got a boolean (value hidden; quote it)", "true"},
+		{"key in another case", client("name: a", "networks: [127.0.0.1]", "Secret: "+digits), nil,
+			"radius.clients[0].secret: expected a string, got a number (value hidden; quote it)", digits},
+		{"env JSON", oneClient, []string{`RADIUSMFA_RADIUS_CLIENTS=[{"name":"a","networks":["127.0.0.1"],"secret":` + digits + `}]`},
+			"RADIUSMFA_RADIUS_CLIENTS[0].secret: expected a string, got a number (value hidden; quote it)", digits},
+		{"env YAML", oneClient, []string{"RADIUSMFA_RADIUS_CLIENTS=- {name: a, networks: [127.0.0.1], secret: " + digits + "}"},
+			"RADIUSMFA_RADIUS_CLIENTS[0].secret: expected a string, got a number (value hidden; quote it)", digits},
+		{"env boolean", oneClient, []string{`RADIUSMFA_RADIUS_CLIENTS=[{"name":"a","networks":["127.0.0.1"],"secret":true}]`},
+			"RADIUSMFA_RADIUS_CLIENTS[0].secret: expected a string, got a boolean (value hidden; quote it)", "true"},
+		{"list", client("name: a", "networks: [127.0.0.1]", "secret: ["+digits+"]"), nil,
+			"radius.clients[0].secret: expected a string, got a list", digits},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := loadString(t, tt.yaml, tt.env...)
+			wantErr(t, err, tt.want)
+			if tt.hidden != "" && strings.Contains(err.Error(), tt.hidden) {
+				t.Errorf("error shows the secret %q:\n%v", tt.hidden, err)
+			}
+		})
+	}
+}
+
+func TestIsHidden(t *testing.T) {
+	tests := map[string]bool{
+		"radius.clients[0].secret":           true,
+		"RADIUSMFA_RADIUS_CLIENTS[3].SECRET": true,
+		"secret":                             true,
+		"radius.clients[0].secret_file":      false,
+		"radius.clients[0].name":             false,
+		"radius.clients[0]":                  false,
+		"radius.clients":                     false,
+		"":                                   false,
+	}
+	for key, want := range tests {
+		if got := isHidden(key); got != want {
+			t.Errorf("isHidden(%q) = %v, want %v", key, got, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,11 +23,15 @@ var (
 // Bounds that are policy rather than type.
 const (
 	maxTOTPSkew = 10
+	// maxEnrollMessage bounds auth.enroll_message, sent as Reply-Message in a
+	// packet of at most 4096 bytes.
+	maxEnrollMessage = 1000
 )
 
 // Validate reports every problem in c at once, joined with errors.Join, each
-// naming its key. It also reads each client's secret_file into Secret, which
-// is why it needs a pointer; calling it again reads the files again.
+// naming its key. It also reads each client's secret_file into Secret and
+// rewrites client networks as normalised CIDR prefixes, which is why it needs
+// a pointer; calling it again reads the files again.
 // Load calls it; call it yourself only on a Config built in code.
 func (c *Config) Validate() error {
 	return errors.Join(c.validate()...)
@@ -35,6 +40,7 @@ func (c *Config) Validate() error {
 func (c *Config) validate() []error {
 	var p problems
 	c.validateGeneral(&p)
+	c.validatePaths(&p)
 	c.validateRadius(&p)
 	c.validateClients(&p)
 	c.validateAuth(&p)
@@ -68,6 +74,7 @@ func (c *Config) validateAuth(p *problems) {
 		p.addf("auth.delimiter", "must not be a letter, digit or control character, got %q", a.Delimiter)
 	}
 	p.oneOf("auth.enrollment_required", a.EnrollmentRequired, enrollmentPolicies)
+	p.replyText("auth.enroll_message", a.EnrollMessage, maxEnrollMessage)
 	p.nonNegative("auth.lockout.threshold", a.Lockout.Threshold)
 	if a.Lockout.Duration < 0 {
 		p.addf("auth.lockout.duration", "must not be negative, got %s", a.Lockout.Duration)
@@ -107,6 +114,51 @@ func (c *Config) validateLocalDir(p *problems) {
 	p.nonNegative("localdir.max_concurrent_hashes", c.LocalDir.MaxConcurrentHashes)
 }
 
+// validatePaths refuses two of the files the server creates or replaces at one
+// path: the admin socket replaces whatever is at its path at start, so a socket
+// at master_key_file would delete the key.
+func (c *Config) validatePaths(p *problems) {
+	paths := []struct{ key, path string }{
+		{"store.path", c.Store.Path},
+		{"store.master_key_file", c.Store.MasterKeyFile},
+		{"admin.socket", c.Admin.Socket},
+	}
+	seen := make(map[string]string) // absolute path → key that named it
+	for _, f := range paths {
+		if f.path == "" {
+			continue // not resolved: a Config built in code
+		}
+		abs, err := filepath.Abs(f.path) // Abs cleans the path
+		if err != nil {
+			abs = filepath.Clean(f.path)
+		}
+		if first, dup := seen[abs]; dup {
+			p.addf(f.key, "is the same file as %s (%s)", first, abs)
+			continue
+		}
+		seen[abs] = f.key
+	}
+}
+
+// replyText checks text sent to users in a Reply-Message: bounded, valid
+// UTF-8 and on one line, since a control character could garble or split
+// what the client displays.
+func (p *problems) replyText(key, s string, maxLen int) {
+	switch {
+	case len(s) > maxLen:
+		p.addf(key, "must be at most %d bytes, got %d", maxLen, len(s))
+	case !utf8.ValidString(s):
+		p.addf(key, "must be valid UTF-8")
+	default:
+		for i, r := range s {
+			if unicode.IsControl(r) {
+				p.addf(key, "must not contain control characters (line breaks, tabs, NUL…), found %U at byte %d", r, i)
+				return
+			}
+		}
+	}
+}
+
 // oneOf checks an enumerated value, in any letter case.
 func (p *problems) oneOf(key, value string, allowed []string) {
 	if slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, value) }) {
@@ -140,9 +192,6 @@ const (
 // It expects a validated Config (secret files read).
 func (c *Config) warnings() []string {
 	var w []string
-	if len(c.Radius.Clients) == 0 {
-		w = append(w, "radius.clients: no clients are configured, so every request will be dropped")
-	}
 	for i, cl := range c.Radius.Clients {
 		if utf8.RuneCountInString(cl.Secret) < minSecretLength {
 			w = append(w, fmt.Sprintf("%s: secret is shorter than %d characters",

@@ -105,7 +105,7 @@ func TestValidListenAddresses(t *testing.T) {
 }
 
 func TestPortZeroMayRepeat(t *testing.T) {
-	mustLoad(t, "radius: {listen: [\"127.0.0.1:0\", \"127.0.0.1:0\"], accounting_listen: [\"127.0.0.1:0\"]}")
+	mustLoad(t, "radius: {listen: [\"127.0.0.1:0\", \"127.0.0.1:0\"], accounting_listen: [\"127.0.0.1:0\"]}", clientEnv)
 }
 
 func TestSecretFile(t *testing.T) {
@@ -154,7 +154,6 @@ func TestWarnings(t *testing.T) {
 			"localdir.argon2.memory_kib: 8192 is below OWASP's minimum of 19456"},
 		{"enrollment allowed", oneClient, []string{"RADIUSMFA_AUTH_ENROLLMENT_REQUIRED=allow"}, "auth.enrollment_required:"},
 		{"lockout off", oneClient, []string{"RADIUSMFA_AUTH_LOCKOUT_THRESHOLD=0"}, "auth.lockout.threshold: 0 disables lockout"},
-		{"no clients", "", nil, "radius.clients: no clients are configured"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,13 +168,91 @@ func TestWarnings(t *testing.T) {
 func TestValidateOnDefaultAndBuiltConfig(t *testing.T) {
 	cfg := Default()
 	cfg.Radius.Clients = []ClientConfig{{
-		Name: "a", Networks: []string{"192.0.2.1"}, Secret: "s", RequireMessageAuthenticator: "true",
+		Name: "a", Networks: []string{"::ffff:192.0.2.1"}, Secret: "s", RequireMessageAuthenticator: "true",
 	}}
 	if err := cfg.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
+	if got := cfg.Radius.Clients[0].Networks[0]; got != "192.0.2.1/32" {
+		t.Errorf("Validate left network %q, want 192.0.2.1/32", got)
+	}
+	cfg.Radius.Clients = nil
+	wantErr(t, cfg.Validate(), "radius.clients: at least one client is required")
+	cfg.Radius.Clients = []ClientConfig{{
+		Name: "a", Networks: []string{"192.0.2.1"}, Secret: "s", RequireMessageAuthenticator: "true",
+	}}
 	cfg.TOTP.Digits = 5
 	cfg.Radius.MaxInFlight = 0
 	err := cfg.Validate()
 	wantErr(t, err, "totp.digits", "radius.max_in_flight")
+}
+
+func TestEnrollMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		message string
+		want    string // "" when valid
+	}{
+		{"default-like", "Two-factor enrollment required: visit https://mfa.example.com/enroll", ""},
+		{"non-ASCII", "Zwei-Faktor-Anmeldung nötig — café ✓", ""},
+		{"empty", "", ""},
+		{"exactly 1000 bytes", strings.Repeat("é", 500), ""},
+		{"1001 bytes", strings.Repeat("a", 1001), "auth.enroll_message: must be at most 1000 bytes, got 1001"},
+		{"invalid UTF-8", "enrol\xff now", "auth.enroll_message: must be valid UTF-8"},
+		{"line feed", "line one\nline two", "auth.enroll_message: must not contain control characters (line breaks, tabs, NUL…), found U+000A at byte 8"},
+		{"carriage return", "enrol\r", "found U+000D at byte 5"},
+		{"NUL", "\x00enrol", "found U+0000 at byte 0"},
+		{"tab", "enrol\there", "found U+0009"},
+		{"C1 control", "enrol\u0085", "found U+0085"},
+		{"DEL", "enrol\x7f", "found U+007F"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := loadString(t, oneClient, "RADIUSMFA_AUTH_ENROLL_MESSAGE="+tt.message)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			wantErr(t, err, tt.want)
+		})
+	}
+}
+
+func TestPathsMustDiffer(t *testing.T) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  []string
+		want []string // "" when valid
+	}{
+		{"defaults", nil, nil},
+		{"all explicit", []string{"RADIUSMFA_STORE_PATH=/srv/db", "RADIUSMFA_STORE_MASTER_KEY_FILE=/etc/k", "RADIUSMFA_ADMIN_SOCKET=/run/s"}, nil},
+		{"socket on the master key", []string{"RADIUSMFA_ADMIN_SOCKET=var/master.key"},
+			[]string{"admin.socket: is the same file as store.master_key_file (" + filepath.Join(cwd, "var", "master.key") + ")"}},
+		{"unclean path", []string{"RADIUSMFA_STORE_PATH=./var/../var//admin.sock"},
+			[]string{"admin.socket: is the same file as store.path"}},
+		{"relative and absolute", []string{"RADIUSMFA_STORE_MASTER_KEY_FILE=" + filepath.Join(cwd, "var", "radiusmfa.db")},
+			[]string{"store.master_key_file: is the same file as store.path"}},
+		{"data_dir spelling", []string{"RADIUSMFA_DATA_DIR=/srv/mfa/", "RADIUSMFA_STORE_PATH=/srv/mfa/./master.key"},
+			[]string{"store.master_key_file: is the same file as store.path (/srv/mfa/master.key)"}},
+		{"all three", []string{"RADIUSMFA_STORE_PATH=/x", "RADIUSMFA_STORE_MASTER_KEY_FILE=/x", "RADIUSMFA_ADMIN_SOCKET=/x/"},
+			[]string{"store.master_key_file: is the same file as store.path (/x)", "admin.socket: is the same file as store.path (/x)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := loadString(t, oneClient, tt.env...)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			wantErr(t, err, tt.want...)
+		})
+	}
 }

@@ -45,8 +45,8 @@ func TestRadiusConfigMapping(t *testing.T) {
 	rc, err := radiusConfig(config.RadiusConfig{
 		Listen: []string{"127.0.0.1:0"},
 		Clients: []config.ClientConfig{
-			{Name: "a", Networks: []string{"10.0.0.0/8", "192.0.2.1", "2001:db8::1"}, Secret: "s", RequireMessageAuthenticator: "auto"},
-			{Name: "b", Networks: []string{"10.1.2.3/8"}, Secret: "t", RequireMessageAuthenticator: "false"},
+			{Name: "a", Networks: []string{"10.0.0.0/8", "192.0.2.1/32", "2001:db8::1/128"}, Secret: "s", RequireMessageAuthenticator: "auto"},
+			{Name: "b", Networks: []string{"10.0.0.0/8"}, Secret: "t", RequireMessageAuthenticator: "false"},
 		},
 	})
 	if err != nil {

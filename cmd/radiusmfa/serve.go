@@ -153,7 +153,8 @@ func radiusConfig(r config.RadiusConfig) (radiusd.Config, error) {
 		}
 		cl := radiusd.Client{Name: cc.Name, Secret: []byte(cc.Secret), RequireMA: req}
 		for _, n := range cc.Networks {
-			p, err := parsePrefix(n)
+			// config validated and normalised every network to CIDR form.
+			p, err := netip.ParsePrefix(n)
 			if err != nil {
 				return out, fmt.Errorf("radius.clients[%d].networks: %w", i, err)
 			}
@@ -162,18 +163,6 @@ func radiusConfig(r config.RadiusConfig) (radiusd.Config, error) {
 		out.Clients = append(out.Clients, cl)
 	}
 	return out, nil
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func addrList(as []net.Addr) string {

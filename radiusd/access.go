@@ -3,20 +3,14 @@ package radiusd
 import (
 	"context"
 	"log/slog"
-	"net/netip"
+	"strings"
 	"time"
 
 	"layeh.com/radius"
-	"layeh.com/radius/rfc2865"
-	"layeh.com/radius/rfc3162"
 
 	"radiusmfa/auth"
 	"radiusmfa/store"
 )
-
-// invalidRequestMessage is the public reply to a request this server cannot
-// evaluate (no User-Name, or no User-Password: CHAP and EAP are unsupported).
-const invalidRequestMessage = "Invalid request"
 
 // serve is the per-request goroutine: it finishes r and releases its slot.
 func (s *Server) serve(r *request) {
@@ -46,76 +40,43 @@ func (s *Server) serveStatus(r *request, pkt *radius.Packet) {
 	if r.l.kind == portAcct {
 		code = radius.CodeAccountingResponse
 	}
-	s.reply(r, code, "", nil, pkt.Attributes)
+	if err := s.reply(r, code, "", nil, pkt.Attributes); err != nil {
+		s.log.Error("radius reply not sent", slog.String("client", r.client.name), slog.Any("err", err))
+	}
 }
 
-// serveAccess decides an Access-Request and answers it. A Drop decision
-// sends nothing and forgets the request, so its retransmission runs anew.
+// serveAccess decides an Access-Request, answers it and records the
+// decision, also when the reply could not be encoded. A Drop decision sends
+// nothing and forgets the request, so its retransmission runs anew.
 func (s *Server) serveAccess(r *request, pkt *radius.Packet) {
-	req, ok := decodeAccessRequest(pkt, r)
+	req, invalid := decodeAccessRequest(pkt, r)
 	var d auth.Decision
-	if ok {
+	if invalid == "" {
 		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
 		d = s.decider.Decide(ctx, req)
 		cancel()
 	} else {
-		d = auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonInvalidRequest, Message: invalidRequestMessage}
+		d = auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonInvalidRequest, Message: auth.MsgInvalid}
 	}
 	req.Password = ""
+	var replyErr error
 	if d.Outcome == auth.Drop {
 		s.cache.forget(r.key)
-	} else if !s.reply(r, replyCode(d.Outcome), d.Message, d.State, pkt.Attributes) {
-		return
+	} else {
+		replyErr = s.reply(r, replyCode(d.Outcome), d.Message, d.State, pkt.Attributes)
 	}
-	s.recordDecision(r, &req, &d)
+	s.recordDecision(r, &req, &d, invalid, replyErr)
 }
 
-// decodeAccessRequest builds the engine's request. ok is false when the
-// request lacks a User-Name or a decodable User-Password.
-func decodeAccessRequest(pkt *radius.Packet, r *request) (req auth.Request, ok bool) {
-	req = auth.Request{Client: r.client.name, Source: r.source()}
-	var password radius.Attribute
-	var nasIPv6 string
-	for _, a := range pkt.Attributes {
-		switch a.Type {
-		case rfc2865.UserName_Type:
-			req.UserName = string(a.Attribute)
-		case rfc2865.UserPassword_Type:
-			password = a.Attribute
-		case rfc2865.NASIdentifier_Type:
-			req.NASIdentifier = string(a.Attribute)
-		case rfc2865.NASIPAddress_Type:
-			if len(a.Attribute) == 4 {
-				req.NASIPAddress = netip.AddrFrom4([4]byte(a.Attribute)).String()
-			}
-		case rfc3162.NASIPv6Address_Type:
-			if len(a.Attribute) == 16 {
-				nasIPv6 = netip.AddrFrom16([16]byte(a.Attribute)).String()
-			}
-		case rfc2865.CallingStationID_Type:
-			req.CallingStationID = string(a.Attribute)
-		}
-	}
-	if req.NASIPAddress == "" {
-		req.NASIPAddress = nasIPv6
-	}
-	if req.UserName == "" || password == nil {
-		return req, false
-	}
-	pw, err := radius.UserPassword(password, r.client.secret, r.requestAuthenticator())
-	if err != nil {
-		return req, false
-	}
-	req.Password = string(pw)
-	clear(pw)
-	return req, true
-}
-
-// recordDecision writes the decision's one log line, audit record and metrics.
+// recordDecision writes the decision's one log line, audit record and
+// metrics. The line is at Error level when the decision carries an internal
+// cause (d.Err, logged as err) or its reply could not be encoded
+// (reply_error); the audit gets neither text, only "reply=not_sent" in
+// Detail, beside "invalid=<cause>" for a request that could not be evaluated.
 //
 // Invariant: neither the password nor State nor the secret is logged or
 // audited (TestInvariantNoSecretLogged).
-func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision) {
+func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision, invalid invalidCause, replyErr error) {
 	dur := time.Since(r.received)
 	s.metrics.duration.Observe(dur.Seconds())
 	r.client.metrics.decision(d.Outcome, d.Reason).Inc()
@@ -123,9 +84,13 @@ func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision)
 	if user == "" {
 		user = req.UserName
 	}
-	ctx := context.Background()
-	if s.log.Enabled(ctx, slog.LevelInfo) {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "radius decision",
+	detail := decisionDetail(invalid, replyErr)
+	level := slog.LevelInfo
+	if d.Err != nil || replyErr != nil {
+		level = slog.LevelError
+	}
+	if ctx := context.Background(); s.log.Enabled(ctx, level) {
+		attrs := []slog.Attr{
 			slog.String("user", user),
 			slog.String("client", r.client.name),
 			slog.String("src", req.Source.String()),
@@ -136,14 +101,37 @@ func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision)
 			slog.String("outcome", d.Outcome.String()),
 			slog.String("reason", string(d.Reason)),
 			slog.Float64("duration_ms", float64(dur.Microseconds())/1000),
-		)
+		}
+		if detail != "" {
+			attrs = append(attrs, slog.String("detail", detail))
+		}
+		if d.Err != nil {
+			attrs = append(attrs, slog.Any("err", d.Err))
+		}
+		if replyErr != nil {
+			attrs = append(attrs, slog.Any("reply_error", replyErr))
+		}
+		s.log.LogAttrs(ctx, level, "radius decision", attrs...)
 	}
 	if s.audit != nil {
 		s.audit.Record(store.AuditRecord{
 			Time: r.received, Kind: "auth", User: user, Client: r.client.name,
 			NASIdentifier: req.NASIdentifier, NASIPAddress: req.NASIPAddress,
 			CallingStationID: req.CallingStationID, Factor: d.Factor,
-			Outcome: d.Outcome.String(), Reason: string(d.Reason), Duration: dur,
+			Outcome: d.Outcome.String(), Reason: string(d.Reason), Detail: detail, Duration: dur,
 		})
 	}
+}
+
+// decisionDetail is the Detail of a decision's audit record: why the request
+// could not be evaluated, and whether the NAS got no reply.
+func decisionDetail(invalid invalidCause, replyErr error) string {
+	var parts []string
+	if invalid != "" {
+		parts = append(parts, "invalid="+string(invalid))
+	}
+	if replyErr != nil {
+		parts = append(parts, "reply=not_sent")
+	}
+	return strings.Join(parts, " ")
 }

@@ -3,7 +3,6 @@ package radiusd
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -16,8 +15,8 @@ import (
 
 // accountingEvent is what an Accounting-Request tells us, for the audit.
 type accountingEvent struct {
-	user, nasIdentifier, nasIPAddress, callingStationID string
-	status, sessionID                                   string
+	nasAttributes
+	user, status, sessionID string
 }
 
 // serveAccounting acknowledges an Accounting-Request (already authenticated
@@ -25,19 +24,25 @@ type accountingEvent struct {
 // retransmission produce neither a second record nor a second reply.
 func (s *Server) serveAccounting(r *request, pkt *radius.Packet) {
 	ev := decodeAccounting(pkt)
-	if !s.reply(r, radius.CodeAccountingResponse, "", nil, pkt.Attributes) {
-		return
-	}
+	// An Accounting-Response is a header and the request's Proxy-State, so
+	// it always fits; were it not to, the event is still audited, once.
+	replyErr := s.reply(r, radius.CodeAccountingResponse, "", nil, pkt.Attributes)
 	detail := "acct_status_type=" + ev.status + " acct_session_id=" + strconv.Quote(ev.sessionID)
-	s.log.LogAttrs(context.Background(), slog.LevelDebug, "radius accounting",
+	attrs := []slog.Attr{
 		slog.String("user", ev.user),
 		slog.String("client", r.client.name),
-		slog.String("nas_identifier", ev.nasIdentifier),
-		slog.String("detail", detail))
+		slog.String("nas_identifier", ev.identifier),
+		slog.String("detail", detail),
+	}
+	level := slog.LevelDebug
+	if replyErr != nil {
+		level, attrs = slog.LevelError, append(attrs, slog.Any("reply_error", replyErr))
+	}
+	s.log.LogAttrs(context.Background(), level, "radius accounting", attrs...)
 	if s.audit != nil {
 		s.audit.Record(store.AuditRecord{
 			Time: r.received, Kind: "accounting", User: ev.user, Client: r.client.name,
-			NASIdentifier: ev.nasIdentifier, NASIPAddress: ev.nasIPAddress,
+			NASIdentifier: ev.identifier, NASIPAddress: ev.ipAddress,
 			CallingStationID: ev.callingStationID, Detail: detail,
 			Duration: time.Since(r.received),
 		})
@@ -45,19 +50,11 @@ func (s *Server) serveAccounting(r *request, pkt *radius.Packet) {
 }
 
 func decodeAccounting(pkt *radius.Packet) accountingEvent {
-	var ev accountingEvent
+	ev := accountingEvent{nasAttributes: decodeNAS(pkt.Attributes)}
 	for _, a := range pkt.Attributes {
 		switch a.Type {
 		case rfc2865.UserName_Type:
 			ev.user = string(a.Attribute)
-		case rfc2865.NASIdentifier_Type:
-			ev.nasIdentifier = string(a.Attribute)
-		case rfc2865.NASIPAddress_Type:
-			if len(a.Attribute) == 4 {
-				ev.nasIPAddress = netip.AddrFrom4([4]byte(a.Attribute)).String()
-			}
-		case rfc2865.CallingStationID_Type:
-			ev.callingStationID = string(a.Attribute)
 		case rfc2866.AcctStatusType_Type:
 			ev.status = acctStatusName(a.Attribute)
 		case rfc2866.AcctSessionID_Type:

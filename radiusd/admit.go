@@ -72,7 +72,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 
 // beginCached registers r in the reply cache. It returns false when r is a
 // retransmission (pending: dropped; answered: the cached reply is resent byte
-// for byte) or the cache is full.
+// for byte, or nothing when there was none) or the cache is full.
 func (s *Server) beginCached(r *request) bool {
 	st, reply := s.cache.begin(r.key, s.mono(r.received))
 	switch st {
@@ -80,8 +80,12 @@ func (s *Server) beginCached(r *request) bool {
 		s.drop(dropDuplicatePending, r.client, r.source())
 		return false
 	case cacheDone:
+		if len(reply) == 0 { // processed, but its reply could not be encoded
+			s.drop(dropReplyError, r.client, r.source())
+			return false
+		}
 		if _, err := r.l.w.WriteToUDPAddrPort(reply, r.src); err != nil {
-			s.log.Warn("radius write failed", slog.Any("src", r.source()), slog.Any("error", err))
+			s.log.Warn("radius write failed", slog.Any("src", r.source()), slog.Any("err", err))
 		}
 		s.drop(dropDuplicateReplayed, r.client, r.source())
 		return false

@@ -18,7 +18,8 @@ type cacheKey struct {
 }
 
 // cacheEntry is a pending request (reply == nil) or a finished one whose
-// reply bytes are resent unchanged until expires.
+// reply bytes are resent unchanged until expires. An empty, non-nil reply
+// (unanswered) marks a finished request that got no reply.
 type cacheEntry struct {
 	reply   []byte
 	expires int64 // monotonic nanoseconds, see Server.mono
@@ -108,7 +109,8 @@ func (c *replyCache) begin(k cacheKey, now int64) (st cacheStatus, reply []byte)
 	return cacheNew, nil
 }
 
-// complete stores the reply of the pending request k.
+// complete stores the reply of the pending request k (unanswered when
+// nothing could be sent).
 func (c *replyCache) complete(k cacheKey, reply []byte, now int64) {
 	s := c.shard(&k)
 	s.mu.Lock()

@@ -5,11 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/hex"
+	"net/netip"
+	"os"
 	"strings"
 	"testing"
 
 	"layeh.com/radius"
 
+	"radiusmfa/auth"
 	"radiusmfa/radiusd/radiustest"
 )
 
@@ -24,6 +27,58 @@ func unhex(t *testing.T, s string) []byte {
 
 func testClient(secret string) *clientState {
 	return newClientState(Client{Name: "c", Secret: []byte(secret)})
+}
+
+// TestRadclientGolden checks the verifier and the PAP decoder against an
+// Access-Request captured from FreeRADIUS radclient (see
+// testdata/radclient-access-request.txt): an implementation independent of
+// this repository, unlike rfcHMAC and radiustest.
+func TestRadclientGolden(t *testing.T) {
+	const secret = "radclient-golden-secret"
+	raw, err := os.ReadFile("testdata/radclient-access-request.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := unhex(t, string(raw))
+	verify := func(b []byte, secret string) bool {
+		ma, _, _, ok := scanAttributes(b[headerLen:])
+		if !ok || ma < 0 {
+			return false
+		}
+		h := testClient(secret).getHasher()
+		return h.verifyMessageAuthenticator(b, headerLen+ma)
+	}
+	if !verify(golden, secret) {
+		t.Fatal("radclient's Message-Authenticator refused")
+	}
+	if ma, _ := scanForMA(golden); !bytes.Equal(rfcHMAC([]byte(secret), golden, headerLen+ma), golden[headerLen+ma:][:16]) {
+		t.Error("rfcHMAC disagrees with radclient")
+	}
+	if verify(golden, secret+"x") {
+		t.Error("accepted with the wrong secret")
+	}
+	for bit := range len(golden) * 8 {
+		b := bytes.Clone(golden)
+		b[bit/8] ^= 1 << (bit % 8)
+		if verify(b, secret) {
+			t.Fatalf("accepted with bit %d flipped", bit)
+		}
+	}
+
+	c := testClient(secret)
+	r := &request{client: c, n: len(golden)}
+	copy(r.buf[:], golden)
+	pkt, err := radius.Parse(r.packet(), c.secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, invalid := decodeAccessRequest(pkt, r)
+	got.Source = netip.AddrPort{}
+	want := auth.Request{UserName: "radclient-user", Password: "golden-Passw0rd,123456", Client: "c",
+		NASIdentifier: "golden-nas", NASIPAddress: "192.0.2.10", CallingStationID: "203.0.113.44"}
+	if invalid != "" || got != want {
+		t.Errorf("decoded %+v (invalid=%q)\nwant    %+v", got, invalid, want)
+	}
 }
 
 // rfcHMAC is RFC 3579 §3.2 written out: HMAC-MD5 keyed with the secret over
@@ -84,9 +139,9 @@ func TestRFC2865Example(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, ok := decodeAccessRequest(pkt, r)
-	if !ok || got.UserName != "nemo" || got.Password != "arctangent" || got.NASIPAddress != "192.168.1.16" {
-		t.Errorf("decoded %+v (ok=%v)", got, ok)
+	got, invalid := decodeAccessRequest(pkt, r)
+	if invalid != "" || got.UserName != "nemo" || got.Password != "arctangent" || got.NASIPAddress != "192.168.1.16" {
+		t.Errorf("decoded %+v (invalid=%q)", got, invalid)
 	}
 	b := bytes.Clone(accept)
 	copy(b[4:20], req[4:20])

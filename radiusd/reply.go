@@ -13,8 +13,19 @@ import (
 	"radiusmfa/auth"
 )
 
-// maxAttrValue is the longest attribute value RFC 2865 allows.
-const maxAttrValue = 253
+const (
+	// maxAttrValue is the longest attribute value RFC 2865 allows.
+	maxAttrValue = 253
+	// maxReplyMessage bounds the Reply-Message text (longer is cut), so that
+	// a long message never makes a reply unencodable: with a full State it
+	// leaves 2.7 KiB for Proxy-State. A NAS shows a few lines at most, and
+	// the engine's messages come partly from the configuration.
+	maxReplyMessage = 1000
+)
+
+// unanswered is the reply cached for a request that was processed but whose
+// reply could not be encoded: its retransmissions are dropped, not rerun.
+var unanswered = []byte{}
 
 var (
 	errReplyTooLarge = errors.New("radiusd: reply longer than 4096 octets")
@@ -33,32 +44,36 @@ func replyCode(o auth.Outcome) radius.Code {
 	return radius.CodeAccessReject
 }
 
-// reply encodes, caches and writes the reply to r. It returns false when the
-// reply could not be encoded (the request is then forgotten and dropped).
-func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, req radius.Attributes) bool {
+// reply encodes, caches and writes the reply to r. When the reply cannot
+// be encoded it sends nothing, counts a reply_error drop and returns the
+// error for the caller's log line. The request is then cached as answered
+// with nothing, not forgotten: the failure would repeat, and a
+// retransmission must not run the Decider again (a second run could even
+// decide differently, e.g. a one-time code already used).
+func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, req radius.Attributes) error {
 	h := r.client.getHasher()
 	b, err := encodeReply(h, code, r.buf[:headerLen], msg, state, req)
 	r.client.putHasher(h)
 	if err != nil {
 		if r.typ != typeStatus {
-			s.cache.forget(r.key)
+			s.cache.complete(r.key, unanswered, s.mono(time.Now()))
 		}
 		s.drop(dropReplyError, r.client, r.source())
-		s.log.Error("radius reply not sent", slog.String("client", r.client.name), slog.Any("error", err))
-		return false
+		return err
 	}
 	if r.typ != typeStatus {
 		s.cache.complete(r.key, b, s.mono(time.Now()))
 	}
 	if _, err := r.l.w.WriteToUDPAddrPort(b, r.src); err != nil {
-		s.log.Warn("radius write failed", slog.Any("src", r.source()), slog.Any("error", err))
+		s.log.Warn("radius write failed", slog.Any("src", r.source()), slog.Any("err", err))
 	}
-	return true
+	return nil
 }
 
 // encodeReply builds the signed reply to the request whose header is reqHdr,
 // in one allocation (the slice the reply cache keeps): Message-Authenticator
-// first, then Reply-Message (split into 253-octet attributes), State, and the
+// first, then Reply-Message (cut to maxReplyMessage octets, split into
+// 253-octet attributes), State, and the
 // request's Proxy-State attributes in order (RFC 2865 §5.33). It writes its
 // own attributes rather than going through radius.Packet so that no
 // per-attribute allocation is needed.
@@ -75,6 +90,7 @@ func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state [
 		return nil, errStateTooLarge
 	}
 	withMA := radius.Code(reqHdr[0]) != radius.CodeAccountingRequest
+	msg = cutUTF8(msg, maxReplyMessage)
 	size := headerLen + maAttrLen + len(msg) + 2*(len(msg)/(maxAttrValue-3)+1) + 2 + len(state)
 	for _, a := range req {
 		if a.Type == rfc2865.ProxyState_Type {
@@ -119,18 +135,24 @@ func appendAttr[T ~[]byte | ~string](b []byte, typ byte, v T) []byte {
 // show each attribute as its own line. An empty msg adds nothing.
 func appendReplyMessage(b []byte, msg string) []byte {
 	for len(msg) > 0 {
-		n := min(len(msg), maxAttrValue)
-		if n < len(msg) {
-			cut := n
-			for cut > n-utf8.UTFMax && !utf8.RuneStart(msg[cut]) {
-				cut--
-			}
-			if utf8.RuneStart(msg[cut]) {
-				n = cut
-			}
-		}
-		b = appendAttr(b, byte(rfc2865.ReplyMessage_Type), msg[:n])
-		msg = msg[n:]
+		part := cutUTF8(msg, maxAttrValue)
+		b = appendAttr(b, byte(rfc2865.ReplyMessage_Type), part)
+		msg = msg[len(part):]
 	}
 	return b
+}
+
+// cutUTF8 returns the longest prefix of s of at most n octets (n >= 4) that
+// does not end inside a UTF-8 character; when s is not UTF-8 there, it cuts
+// at n. The prefix of a non-empty s is never empty.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for cut := n; cut > n-utf8.UTFMax; cut-- {
+		if utf8.RuneStart(s[cut]) {
+			return s[:cut]
+		}
+	}
+	return s[:n]
 }

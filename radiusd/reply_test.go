@@ -61,14 +61,22 @@ func TestEncodeReplyLimits(t *testing.T) {
 	h := testClient("s").getHasher()
 	hdr := make([]byte, 20)
 	hdr[0] = byte(radius.CodeAccessRequest)
-	if _, err := encodeReply(h, radius.CodeAccessAccept, hdr, strings.Repeat("m", 4100), nil, nil); err != errReplyTooLarge {
-		t.Errorf("huge message: %v", err)
+	b, err := encodeReply(h, radius.CodeAccessChallenge, hdr, strings.Repeat("m", 5000), make([]byte, maxAttrValue), nil)
+	if err != nil || len(b) != headerLen+maAttrLen+maxReplyMessage+4*2+2+maxAttrValue {
+		t.Errorf("huge message: %d octets, %v", len(b), err)
+	}
+	var proxy radius.Attributes // as much Proxy-State as a request can carry
+	for range 16 {
+		proxy = append(proxy, &radius.AVP{Type: rfc2865.ProxyState_Type, Attribute: make(radius.Attribute, maxAttrValue)})
+	}
+	if _, err := encodeReply(h, radius.CodeAccessReject, hdr, "Invalid request", nil, proxy); err != errReplyTooLarge {
+		t.Errorf("huge Proxy-State: %v", err)
 	}
 	if _, err := encodeReply(h, radius.CodeAccessChallenge, hdr, "", make([]byte, 254), nil); err != errStateTooLarge {
 		t.Errorf("huge State: %v", err)
 	}
 	msg := strings.Repeat("m", 3000)
-	proxy := radius.Attributes{{Type: rfc2865.ProxyState_Type, Attribute: radius.Attribute("p")}}
+	proxy = radius.Attributes{{Type: rfc2865.ProxyState_Type, Attribute: radius.Attribute("p")}}
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := encodeReply(h, radius.CodeAccessAccept, hdr, msg, []byte("st"), proxy); err != nil {
 			t.Fatal(err)
@@ -76,6 +84,27 @@ func TestEncodeReplyLimits(t *testing.T) {
 	})
 	if allocs != 1 {
 		t.Errorf("encodeReply allocates %v times, want once (the cached slice)", allocs)
+	}
+}
+
+func TestCutUTF8(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"abcdefghijk", 10, "abcdefghij"},
+		{"abcdefghé", 10, "abcdefghé"},                      // é ends at 10
+		{"abcdefghié", 10, "abcdefghi"},                     // é would end at 11
+		{"abcdefg€x", 9, "abcdefg"},                         // € is 3 octets
+		{"ab\xff\xff\xff\xff\xff\xff", 5, "ab\xff\xff\xff"}, // not UTF-8: cut at n
+		{"abcd😀", 6, "abcd"},
+	} {
+		if got := cutUTF8(tc.s, tc.n); got != tc.want {
+			t.Errorf("cutUTF8(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
 	}
 }
 

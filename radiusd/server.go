@@ -314,7 +314,7 @@ func (s *Server) readLoop(l *listener) error {
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("radiusd: read %v: %w", l.conn.LocalAddr(), err)
 			}
-			s.log.Warn("radius read failed", slog.String("addr", l.conn.LocalAddr().String()), slog.Any("error", err))
+			s.log.Warn("radius read failed", slog.String("addr", l.conn.LocalAddr().String()), slog.Any("err", err))
 			time.Sleep(10 * time.Millisecond) // a persistent error must not spin
 			continue
 		}

@@ -1,10 +1,12 @@
 // Package bolt is the embedded default store.Store of radiusmfa, on one bbolt
 // file.
 //
-// Every record is JSON; enrollment secrets are sealed with AES-256-GCM under
-// the master key and bound to their (user, enrollment) position, so the file
-// alone never reveals a seed. The layout is versioned and migrated at Open
-// (schema.go). Writes on the login path (AdvanceCounter, RecordFailure,
+// Records are JSON, except each enrollment's replay counter and last use: a
+// fixed 16-byte value in a bucket of its own, so an accepted login reads and
+// writes those bytes and nothing else. Enrollment secrets are sealed with
+// AES-256-GCM under the master key and bound to their (user, enrollment)
+// position, so the file alone never reveals a seed. The layout is versioned
+// and migrated at Open (schema.go). Writes on the login path (AdvanceCounter, RecordFailure,
 // AppendAudit) are group-committed by the DB's own committer (commit.go): many
 // concurrent logins share one fsync, which is what lets replay state stay
 // durable at high rates.

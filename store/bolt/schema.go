@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -22,6 +23,16 @@ var (
 	// secret is sealed. The separator makes a user's enrollments one
 	// contiguous, prefix-scannable range; names cannot contain it.
 	bucketEnrollments = []byte("enrollments")
+	// bucketCounters maps the same user "\x00" id keys to the enrollment's
+	// replay state, a fixed 16-byte counterState (counters.go). It sits apart
+	// so the login path reads 8 bytes and writes 16 instead of rewriting the
+	// JSON record (since schema version 2).
+	//
+	// Invariant: a key is in bucketCounters exactly when it is in
+	// bucketEnrollments; every write to one changes the other in the same
+	// transaction. AdvanceCounter relies on it to tell an unknown enrollment
+	// without reading the record.
+	bucketCounters = []byte("counters")
 	// bucketLockouts maps a user name (known or not) to its JSON store.Lockout.
 	bucketLockouts = []byte("lockouts")
 	// bucketAudit maps a big-endian uint64 sequence to a JSON store.AuditRecord,
@@ -40,15 +51,43 @@ var (
 // caller build huge keys.
 const maxNameLen = 1024
 
-// keySep separates user and enrollment id in bucketEnrollments keys.
+// keySep separates user and enrollment id in bucketEnrollments and
+// bucketCounters keys.
 const keySep = "\x00"
 
-// enrollmentRecord is the stored form of an enrollment: the public fields as
-// they are, the secret only sealed. store.Enrollment.Secret is tagged
-// json:"-", so the embedded struct never carries it.
+// enrollmentRecord is the stored form of an enrollment's settings (schema
+// version 2). User and ID come from the key, the secret is stored only
+// sealed, and Counter and LastUsedAt live in bucketCounters, so nothing on
+// the login path rewrites this record. The JSON names are store.Enrollment's.
+// TestEnrollmentRecordCoversEnrollment fails when store.Enrollment gains a
+// field that is stored nowhere.
 type enrollmentRecord struct {
-	store.Enrollment
-	SealedSecret []byte `json:"sealed_secret"`
+	Kind         string    `json:"kind"`
+	Label        string    `json:"label,omitempty"`
+	Digits       int       `json:"digits,omitempty"`
+	Algorithm    string    `json:"algorithm,omitempty"`
+	Period       int       `json:"period,omitempty"`
+	Disabled     bool      `json:"disabled,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	SealedSecret []byte    `json:"sealed_secret"`
+}
+
+// newEnrollmentRecord is the record of e, whose secret is already sealed.
+func newEnrollmentRecord(e store.Enrollment, sealed []byte) enrollmentRecord {
+	return enrollmentRecord{
+		Kind: e.Kind, Label: e.Label, Digits: e.Digits, Algorithm: e.Algorithm,
+		Period: e.Period, Disabled: e.Disabled, CreatedAt: e.CreatedAt, SealedSecret: sealed,
+	}
+}
+
+// enrollment joins the record with what is stored elsewhere: the key's user
+// and id, the opened secret and the replay state.
+func (r enrollmentRecord) enrollment(user, id string, secret []byte, st counterState) store.Enrollment {
+	return store.Enrollment{
+		ID: id, User: user, Kind: r.Kind, Label: r.Label, Secret: secret,
+		Digits: r.Digits, Algorithm: r.Algorithm, Period: r.Period, Counter: st.Counter,
+		Disabled: r.Disabled, CreatedAt: r.CreatedAt, LastUsedAt: st.LastUsedAt,
+	}
 }
 
 // checkName rejects names a key cannot hold unambiguously.
@@ -64,7 +103,7 @@ func checkName(kind, name string) error {
 	return nil
 }
 
-// enrollmentKey is the bucketEnrollments key of (user, id).
+// enrollmentKey is the bucketEnrollments and bucketCounters key of (user, id).
 func enrollmentKey(user, id string) []byte {
 	return []byte(user + keySep + id)
 }
@@ -102,6 +141,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, name: "initial buckets", apply: createBuckets(
 		bucketUsers, bucketEnrollments, bucketLockouts, bucketAudit)},
+	{version: 2, name: "replay counters in their own bucket", apply: splitCounters},
 }
 
 // schemaVersion is the newest layout this code understands.

@@ -1,11 +1,15 @@
 package bolt
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.etcd.io/bbolt"
+
+	"radiusmfa/store"
 )
 
 // rawBolt opens path with bbolt alone, to inspect or tamper with the file.
@@ -37,7 +41,8 @@ func storedVersion(t *testing.T, path string) int {
 func TestSchemaCreatedAtCurrentVersion(t *testing.T) {
 	db, path := openTemp(t, Options{})
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketEnrollments, bucketLockouts, bucketAudit} {
+		for _, name := range [][]byte{bucketMeta, bucketUsers, bucketEnrollments, bucketCounters,
+			bucketLockouts, bucketAudit} {
 			if tx.Bucket(name) == nil {
 				t.Errorf("bucket %s missing", name)
 			}
@@ -62,23 +67,42 @@ func TestSchemaCreatedAtCurrentVersion(t *testing.T) {
 	}
 }
 
+// TestSchemaNewerVersionRefused bumps a file holding data past what this code
+// knows: Open must refuse it and leave every byte as it was.
 func TestSchemaNewerVersionRefused(t *testing.T) {
 	db, path := openTemp(t, Options{})
-	_ = db.Close()
-	raw := rawBolt(t, path)
-	err := raw.Update(func(tx *bbolt.Tx) error {
-		return writeVersion(tx.Bucket(bucketMeta), schemaVersion()+1)
-	})
-	_ = raw.Close()
-	if err != nil {
+	ctx := t.Context()
+	if err := db.CreateUser(ctx, testUser("alice")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Open(path, testKey, Options{})
-	if err == nil || !strings.Contains(err.Error(), "newer than this radiusmfa supports") {
-		t.Fatalf("Open of a newer schema: %v", err)
+	e := store.Enrollment{ID: "e1", User: "alice", Kind: "totp", Secret: []byte("s"), Counter: 4}
+	if err := db.AddEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
 	}
-	if v := storedVersion(t, path); v != schemaVersion()+1 {
-		t.Errorf("refused Open rewrote the version to %d", v)
+	_ = db.Close()
+	for _, newer := range []int{schemaVersion() + 1, schemaVersion() + 100} {
+		raw := rawBolt(t, path)
+		err := raw.Update(func(tx *bbolt.Tx) error {
+			return writeVersion(tx.Bucket(bucketMeta), newer)
+		})
+		_ = raw.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Open(path, testKey, Options{})
+		if err == nil || !strings.Contains(err.Error(), "newer than this radiusmfa supports") {
+			t.Fatalf("Open of schema %d: %v", newer, err)
+		}
+		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(before, after) {
+			t.Errorf("refused Open of schema %d changed the file (%v)", newer, err)
+		}
+		if v := storedVersion(t, path); v != newer {
+			t.Errorf("refused Open rewrote the version %d to %d", newer, v)
+		}
 	}
 }
 

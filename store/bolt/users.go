@@ -68,8 +68,9 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*store.User) e
 	})
 }
 
-// DeleteUser removes the user, every enrollment and the lockout counter in one
-// transaction, so no orphaned secret outlives its account.
+// DeleteUser removes the user, every enrollment with its replay counter, and
+// the lockout counter in one transaction, so no orphaned secret outlives its
+// account.
 func (d *DB) DeleteUser(ctx context.Context, name string) error {
 	return d.update(ctx, func(tx *bbolt.Tx) error {
 		users := tx.Bucket(bucketUsers)
@@ -79,8 +80,10 @@ func (d *DB) DeleteUser(ctx context.Context, name string) error {
 		if err := users.Delete([]byte(name)); err != nil {
 			return err
 		}
-		if err := deletePrefix(tx.Bucket(bucketEnrollments), enrollmentPrefix(name)); err != nil {
-			return err
+		for _, b := range [][]byte{bucketEnrollments, bucketCounters} {
+			if err := deletePrefix(tx.Bucket(b), enrollmentPrefix(name)); err != nil {
+				return err
+			}
 		}
 		return tx.Bucket(bucketLockouts).Delete([]byte(name))
 	})

@@ -67,20 +67,8 @@ func (m *memStore) Lockout(_ context.Context, u string) (store.Lockout, error) {
 func (m *memStore) RecordFailure(_ context.Context, u string, at time.Time, p store.LockoutPolicy) (store.Lockout, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := m.locks[u]
-	if l.Locked && !l.Active(at) {
-		l = store.Lockout{}
-	}
-	l.Failures++
-	l.LastFailure = at
-	if p.Threshold > 0 && l.Failures >= p.Threshold {
-		l.Locked = true
-		if p.Duration > 0 {
-			l.LockedUntil = at.Add(p.Duration)
-		}
-	}
-	m.locks[u] = l
-	return l, nil
+	m.locks[u] = p.Count(m.locks[u], at)
+	return m.locks[u], nil
 }
 func (m *memStore) ClearFailures(_ context.Context, u string) error {
 	m.mu.Lock()

@@ -55,6 +55,25 @@ type LockoutPolicy struct {
 	Duration  time.Duration // how long a lock lasts; 0 means until cleared by an admin
 }
 
+// Count applies one failure at time at to l: a lock that has run out starts
+// a fresh count, and reaching the threshold locks (again) from at. Every
+// backend, and every fake, uses this one rule.
+func (p LockoutPolicy) Count(l Lockout, at time.Time) Lockout {
+	if l.Locked && !l.LockedUntil.IsZero() && !at.Before(l.LockedUntil) {
+		l = Lockout{}
+	}
+	l.Failures++
+	l.LastFailure = at
+	if p.Threshold > 0 && l.Failures >= p.Threshold {
+		l.Locked = true
+		l.LockedUntil = time.Time{}
+		if p.Duration > 0 {
+			l.LockedUntil = at.Add(p.Duration)
+		}
+	}
+	return l
+}
+
 // Lockout is the failure counter of one user name.
 type Lockout struct {
 	Failures    int       `json:"failures"`
@@ -109,6 +128,11 @@ type Store interface {
 	RecordFailure(ctx context.Context, user string, at time.Time, p LockoutPolicy) (Lockout, error)
 	// ClearFailures resets the counter and lifts any lock. No-op when none.
 	ClearFailures(ctx context.Context, user string) error
+	// PruneLockouts deletes the counters whose last failure is before
+	// idleSince and that hold no lock active at now, and returns how many.
+	// Failures are counted for any name, known or not, so without pruning
+	// a spray of made-up names would grow the store without bound.
+	PruneLockouts(ctx context.Context, idleSince, now time.Time) (int, error)
 
 	// AppendAudit stores records, assigning Seq, and prunes past the retention limit.
 	AppendAudit(ctx context.Context, recs ...AuditRecord) error

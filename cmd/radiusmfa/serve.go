@@ -116,6 +116,8 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	}
 	defer ops.Close()
 
+	go pruneLockouts(ctx, st, cfg.Auth.Lockout.Duration, log)
+
 	log.Info("radiusmfa ready", "version", version, "auth", addrList(srv.AuthAddrs()),
 		"accounting", addrList(srv.AcctAddrs()), "ops", ops.Addr(), "admin_socket", cfg.Admin.Socket,
 		"store", cfg.Store.Path)
@@ -171,6 +173,28 @@ func addrList(as []net.Addr) string {
 		s[i] = a.String()
 	}
 	return strings.Join(s, ",")
+}
+
+// pruneLockouts drops failure counters idle for a day (or the lock duration,
+// if longer) every ten minutes, until ctx ends. Counters exist for any name
+// that failed, so made-up names would otherwise pile up.
+func pruneLockouts(ctx context.Context, st store.Store, lockFor time.Duration, log *slog.Logger) {
+	idle := max(24*time.Hour, lockFor)
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		if n, err := st.PruneLockouts(ctx, now.Add(-idle), now); err != nil && ctx.Err() == nil {
+			log.Error("pruning lockout counters", "err", err)
+		} else if n > 0 {
+			log.Info("pruned idle lockout counters", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 type opsServer struct {

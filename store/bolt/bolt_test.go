@@ -115,3 +115,23 @@ func TestNamesRejected(t *testing.T) {
 		t.Error("AddEnrollment accepted an id with a NUL byte")
 	}
 }
+
+// Every store opened for serving commits with fsync; only an explicit bulk
+// load turns it off. (A kill -9 keeps the page cache, so the crash tests
+// cannot see a missing fsync: this test does.)
+func TestFsyncOnUnlessBulk(t *testing.T) {
+	key := make([]byte, 32)
+	for _, c := range []struct {
+		opts   Options
+		noSync bool
+	}{{Options{}, false}, {Options{NoSync: true}, true}} {
+		d, err := Open(filepath.Join(t.TempDir(), "db"), key, c.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.bolt.NoSync != c.noSync {
+			t.Errorf("Options.NoSync=%v gave bbolt NoSync=%v", c.opts.NoSync, d.bolt.NoSync)
+		}
+		d.Close()
+	}
+}

@@ -40,7 +40,7 @@ func (d *DB) RecordFailure(ctx context.Context, user string, at time.Time, p sto
 		if l, err = getLockout(tx, user); err != nil {
 			return err
 		}
-		l = countFailure(l, at, p)
+		l = p.Count(l, at)
 		val, err := encode(l)
 		if err != nil {
 			return err
@@ -51,24 +51,6 @@ func (d *DB) RecordFailure(ctx context.Context, user string, at time.Time, p sto
 		return store.Lockout{}, err
 	}
 	return l, nil
-}
-
-// countFailure is the lockout rule: a lock that has run out starts a fresh
-// count, and reaching the threshold locks (again) from at.
-func countFailure(l store.Lockout, at time.Time, p store.LockoutPolicy) store.Lockout {
-	if l.Locked && !l.LockedUntil.IsZero() && !at.Before(l.LockedUntil) {
-		l = store.Lockout{}
-	}
-	l.Failures++
-	l.LastFailure = at
-	if p.Threshold > 0 && l.Failures >= p.Threshold {
-		l.Locked = true
-		l.LockedUntil = time.Time{}
-		if p.Duration > 0 {
-			l.LockedUntil = at.Add(p.Duration)
-		}
-	}
-	return l
 }
 
 // ClearFailures deletes the user's counter. Every successful login calls it,
@@ -95,4 +77,37 @@ func getLockout(tx *bbolt.Tx, user string) (store.Lockout, error) {
 		return l, nil
 	}
 	return l, decode(v, &l)
+}
+
+// PruneLockouts implements store.Store. It runs from a periodic sweeper, not
+// on the login path, in one transaction.
+func (d *DB) PruneLockouts(ctx context.Context, idleSince, now time.Time) (int, error) {
+	var stale [][]byte
+	err := d.update(ctx, func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketLockouts)
+		stale = stale[:0]
+		err := b.ForEach(func(k, v []byte) error {
+			var l store.Lockout
+			if err := decode(v, &l); err != nil {
+				return err
+			}
+			if l.LastFailure.Before(idleSince) && !l.Active(now) {
+				stale = append(stale, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range stale {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(stale), nil
 }

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockoutUntilCleared", testLockoutUntilCleared},
 		{"LockoutDisabled", testLockoutDisabled},
 		{"ClearFailures", testClearFailures},
+		{"PruneLockouts", testPruneLockouts},
 		{"AuditAppendAndRecent", testAuditAppendAndRecent},
 		{"AuditStampsTime", testAuditStampsTime},
 		{"AuditPrunesByCount", testAuditPrunesByCount},

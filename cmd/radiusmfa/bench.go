@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -48,13 +49,14 @@ func (c *cli) bench(args []string) error {
 		return fmt.Errorf("--concurrency, --users and --duration must be positive")
 	}
 	var users []benchUser
+	var serverPID int
 	if o.Spawn {
-		stop, addr, us, err := c.spawnBenchServer(o)
+		srv, err := c.spawnBenchServer(o)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		o.Addr, o.Secret, users = addr, "testing123", us
+		defer srv.stop()
+		o.Addr, o.Secret, users, serverPID = srv.addr, "testing123", srv.users, srv.pid
 	} else {
 		if o.UsersFile == "" {
 			return errors.New("--users-file is required without --spawn")
@@ -67,9 +69,13 @@ func (c *cli) bench(args []string) error {
 			return fmt.Errorf("%s: %w", o.UsersFile, err)
 		}
 	}
+	cpu0 := processCPU(serverPID)
 	res, err := runLoad(context.Background(), o, users)
 	if err != nil {
 		return err
+	}
+	if serverPID != 0 && res.Accepted > 0 {
+		res.ServerCPUPerLogin = (processCPU(serverPID) - cpu0) / time.Duration(res.Accepted)
 	}
 	if o.JSON {
 		return json.NewEncoder(c.stdout).Encode(res)
@@ -78,12 +84,20 @@ func (c *cli) bench(args []string) error {
 	return nil
 }
 
+// benchServer is a server started by bench --spawn.
+type benchServer struct {
+	stop  func()
+	addr  string
+	pid   int
+	users []benchUser
+}
+
 // spawnBenchServer prepares a data directory with enrolled users, starts
 // this binary's serve on a free loopback port and waits until it is ready.
-func (c *cli) spawnBenchServer(o benchOptions) (stop func(), addr string, users []benchUser, err error) {
+func (c *cli) spawnBenchServer(o benchOptions) (*benchServer, error) {
 	dir, err := os.MkdirTemp("", "radiusmfa-bench-")
 	if err != nil {
-		return nil, "", nil, err
+		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
 	argon := ""
@@ -91,7 +105,7 @@ func (c *cli) spawnBenchServer(o benchOptions) (stop func(), addr string, users 
 		argon = "localdir:\n  argon2: {time: 1, memory_kib: 8, threads: 1}\n"
 	} else if o.Argon2 != "production" {
 		cleanup()
-		return nil, "", nil, fmt.Errorf("--argon2 must be cheap or production")
+		return nil, fmt.Errorf("--argon2 must be cheap or production")
 	}
 	cfgPath := filepath.Join(dir, "bench.yaml")
 	cfg := fmt.Sprintf(`data_dir: %s
@@ -108,29 +122,29 @@ ops: {listen: "%s", pprof: %t}
 %s`, dir, o.Ops, o.Ops != "", argon)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	loaded, err := c.loadConfig(cfgPath)
 	if err != nil {
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	fmt.Fprintf(c.stderr, "bench: enrolling %d users (%s argon2id)...\n", o.Users, o.Argon2)
-	users, err = c.enrollBenchUsers(loaded, o.Users)
+	users, err := c.enrollBenchUsers(loaded, o.Users)
 	if err != nil {
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	exe, err := os.Executable()
 	if err != nil {
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	logPath := filepath.Join(dir, "server.log")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	// Decisions are logged at info, as in production, to a file.
 	cmd := exec.Command(exe, "serve", "--config", cfgPath)
@@ -139,22 +153,22 @@ ops: {listen: "%s", pprof: %t}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		cleanup()
-		return nil, "", nil, err
+		return nil, err
 	}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
-	stop = func() {
+	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		<-exited
 		logf.Close()
 		cleanup()
 	}
-	addr, err = waitReady(logPath, exited, 60*time.Second)
+	addr, err := waitReady(logPath, exited, 60*time.Second)
 	if err != nil {
 		stop()
-		return nil, "", nil, err
+		return nil, err
 	}
-	return stop, addr, users, nil
+	return &benchServer{stop: stop, addr: addr, pid: cmd.Process.Pid, users: users}, nil
 }
 
 // waitReady polls the server's log file for its ready line and returns the
@@ -180,4 +194,29 @@ func waitReady(logPath string, exited <-chan struct{}, limit time.Duration) (str
 		}
 	}
 	return "", errors.New("bench: server not ready in time")
+}
+
+// processCPU is the user+system CPU time a process has used so far, read
+// from /proc (Linux); 0 when unknown.
+func processCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }

@@ -87,6 +87,7 @@ type benchResult struct {
 	Elapsed                                     time.Duration
 	AcceptedPerSec                              float64
 	P50, P99, Max                               time.Duration
+	ServerCPUPerLogin                           time.Duration // with --spawn
 }
 
 func (r benchResult) print(w io.Writer, o benchOptions) {
@@ -97,6 +98,10 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "sent %d: accepted %d, rejected %d, timeouts %d\n", r.Sent, r.Accepted, r.Rejected, r.Timeouts)
 	fmt.Fprintf(w, "accepted logins/s: %.0f\n", r.AcceptedPerSec)
 	fmt.Fprintf(w, "latency p50 %s, p99 %s, max %s\n", r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Max.Round(time.Microsecond))
+	if r.ServerCPUPerLogin > 0 {
+		fmt.Fprintf(w, "server CPU per accepted login: %s (%.0f logins/s per core)\n",
+			r.ServerCPUPerLogin.Round(time.Microsecond), float64(time.Second)/float64(r.ServerCPUPerLogin))
+	}
 }
 
 // runLoad drives the server with concurrency workers, each owning a slice of

@@ -35,7 +35,7 @@ func Default() *Config {
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{
-			Argon2: Argon2Config{Time: 3, MemoryKiB: 64 * 1024, Threads: 2},
+			Argon2: Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 		},
 		Audit: AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
 		Ops:   OpsConfig{Listen: "127.0.0.1:9812"},

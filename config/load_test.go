@@ -93,7 +93,7 @@ func TestLoadDefaults(t *testing.T) {
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{
-			Argon2:              Argon2Config{Time: 3, MemoryKiB: 65536, Threads: 2},
+			Argon2:              Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 			MaxConcurrentHashes: 2 * runtime.NumCPU(),
 		},
 		Audit: AuditConfig{MaxRecords: 100000, MaxAge: 2160 * time.Hour},
@@ -199,7 +199,7 @@ ops: {listen: ""}
 		t.Errorf("totp = %+v", cfg.TOTP)
 	}
 	// A partly given section keeps the defaults of the keys it leaves out.
-	if cfg.LocalDir.Argon2 != (Argon2Config{Time: 3, MemoryKiB: 131072, Threads: 2}) || cfg.LocalDir.MaxConcurrentHashes != 3 {
+	if cfg.LocalDir.Argon2 != (Argon2Config{Time: 2, MemoryKiB: 131072, Threads: 1}) || cfg.LocalDir.MaxConcurrentHashes != 3 {
 		t.Errorf("localdir = %+v", cfg.LocalDir)
 	}
 	if cfg.Ops.Listen != "" {

@@ -77,9 +77,9 @@ type LocalDirConfig struct {
 }
 
 type Argon2Config struct {
-	Time      uint32 `mapstructure:"time"`       // iterations, default 3
-	MemoryKiB uint32 `mapstructure:"memory_kib"` // default 65536 (64 MiB)
-	Threads   uint8  `mapstructure:"threads"`    // default 2
+	Time      uint32 `mapstructure:"time"`       // iterations, default 2
+	MemoryKiB uint32 `mapstructure:"memory_kib"` // default 19456 (19 MiB)
+	Threads   uint8  `mapstructure:"threads"`    // default 1
 }
 
 type AuditConfig struct {

@@ -45,6 +45,8 @@ fuzz: ## run each fuzz target for FUZZTIME (corpora in testdata/fuzz are replaye
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitPasscode$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzHandlePacket$$' -fuzztime $(FUZZTIME) ./radiusd
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecords$$' -fuzztime $(FUZZTIME) ./store/bolt
+	$(GO) test -run '^$$' -fuzz '^FuzzUserPassword$$' -fuzztime $(FUZZTIME) ./radiusd
 
 clean: ## remove build output (keeps ./var, which holds data and the master key)
 	rm -rf bin

@@ -67,3 +67,41 @@ func benchDB(b *testing.B, n int) *DB {
 	}
 	return db
 }
+
+// BenchmarkLoginReads measures the store reads of one login: GetUser, then
+// Enrollments, which decodes the record and opens the sealed secret. Users
+// look like real ones: a PHC argon2id hash, a role, one TOTP enrollment.
+func BenchmarkLoginReads(b *testing.B) {
+	const users = 1000
+	db, _ := openTemp(b, Options{NoSync: true})
+	names := make([]string, users)
+	ctx := b.Context()
+	hash := "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$" +
+		"qnuHEKe1mT8ZK4Xs0RWfQx8KpY5Gm1bQ3CNV5NjJ0nI"
+	for i := range users {
+		name := fmt.Sprintf("user%05d", i)
+		names[i] = name
+		u := store.User{Name: name, PasswordHash: hash, Roles: []string{"vpn"}}
+		if err := db.CreateUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		e := store.Enrollment{ID: "totp-1", User: name, Kind: "totp", Label: "phone",
+			Secret: []byte("12345678901234567890"), Digits: 6, Algorithm: "SHA1", Period: 30,
+			Counter: 59_000_000, LastUsedAt: time.Now()}
+		if err := db.AddEnrollment(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		name := names[i%users]
+		if _, err := db.GetUser(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+		list, err := db.Enrollments(ctx, name)
+		if err != nil || len(list) != 1 {
+			b.Fatal(len(list), err)
+		}
+	}
+}

@@ -1,15 +1,17 @@
 // Package bolt is the embedded default store.Store of radiusmfa, on one bbolt
 // file.
 //
-// Records are JSON, except each enrollment's replay counter and last use: a
-// fixed 16-byte value in a bucket of its own, so an accepted login reads and
-// writes those bytes and nothing else. Enrollment secrets are sealed with
-// AES-256-GCM under the master key and bound to their (user, enrollment)
-// position, so the file alone never reveals a seed. The layout is versioned
-// and migrated at Open (schema.go). Writes on the login path (AdvanceCounter, RecordFailure,
-// AppendAudit) are group-committed by the DB's own committer (commit.go): many
-// concurrent logins share one fsync, which is what lets replay state stay
-// durable at high rates.
+// User and enrollment records, which every login reads, are in a compact
+// hand-written binary layout (records.go); each enrollment's replay counter
+// and last use are a fixed 16-byte value in a bucket of its own, so an
+// accepted login writes those bytes and nothing else. Lockout and audit
+// records are JSON. Enrollment secrets are sealed with AES-256-GCM under the
+// master key and bound to their (user, enrollment) position, so the file
+// alone never reveals a seed. The layout is versioned and migrated at Open
+// (schema.go). Writes on the login path (AdvanceCounter, RecordFailure,
+// AppendAudit) are group-committed by the DB's own committer (commit.go):
+// many concurrent logins share one fsync, which is what lets replay state
+// stay durable at high rates.
 //
 // bbolt holds an exclusive lock on the file, so only one process at a time can
 // open it: a running server owns it and other tools go through the server.

@@ -3,7 +3,6 @@ package bolt
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -12,30 +11,18 @@ import (
 // the login path compare the counter without decoding anything.
 const counterValueLen = 16
 
-// Unix nanoseconds cover these instants (years 1678 to 2262); LastUsedAt
-// outside them is refused rather than stored wrapped around.
-var (
-	minCounterTime = time.Unix(0, math.MinInt64)
-	maxCounterTime = time.Unix(0, math.MaxInt64)
-)
-
 // counterState is an enrollment's replay state, the value in bucketCounters.
 type counterState struct {
 	Counter    uint64    // last accepted counter
 	LastUsedAt time.Time // when it was accepted; zero: never
 }
 
-// encode returns the 16-byte value of s. The zero time is stored as 0, so the
-// instant of the Unix epoch itself reads back as "never"; no real login falls
-// on it.
+// encode returns the 16-byte value of s. The zero time is stored as 0
+// (unixNanos).
 func (s counterState) encode() ([]byte, error) {
-	var nanos int64
-	if !s.LastUsedAt.IsZero() {
-		if s.LastUsedAt.Before(minCounterTime) || s.LastUsedAt.After(maxCounterTime) {
-			return nil, fmt.Errorf("bolt: last-used time %v outside the storable range %d–%d",
-				s.LastUsedAt, minCounterTime.Year(), maxCounterTime.Year())
-		}
-		nanos = s.LastUsedAt.UnixNano()
+	nanos, err := unixNanos("last-used time", s.LastUsedAt)
+	if err != nil {
+		return nil, err
 	}
 	v := make([]byte, counterValueLen)
 	binary.BigEndian.PutUint64(v, s.Counter)
@@ -49,11 +36,8 @@ func decodeCounterState(v []byte) (counterState, error) {
 	if err != nil {
 		return counterState{}, err
 	}
-	s := counterState{Counter: c}
-	if nanos := int64(binary.BigEndian.Uint64(v[8:])); nanos != 0 {
-		s.LastUsedAt = time.Unix(0, nanos).UTC()
-	}
-	return s, nil
+	nanos := int64(binary.BigEndian.Uint64(v[8:]))
+	return counterState{Counter: c, LastUsedAt: timeOfNanos(nanos)}, nil
 }
 
 // storedCounter reads only the counter of a bucketCounters value: all the

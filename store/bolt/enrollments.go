@@ -28,7 +28,7 @@ func (d *DB) AddEnrollment(ctx context.Context, e store.Enrollment) error {
 	if err != nil {
 		return err
 	}
-	val, err := encode(newEnrollmentRecord(e, d.seal.sealSecret(e.User, e.ID, e.Secret)))
+	val, err := newEnrollmentRecord(e, d.seal.sealSecret(e.User, e.ID, e.Secret)).encode()
 	if err != nil {
 		return err
 	}
@@ -76,10 +76,10 @@ func (d *DB) Enrollments(ctx context.Context, user string) ([]store.Enrollment, 
 
 // openEnrollment decodes a stored record, opens its secret and joins the
 // record's counter value. The user and id come from the key, not from the
-// JSON, so the secret's binding is checked against where the record sits.
+// record, so the secret's binding is checked against where the record sits.
 func (d *DB) openEnrollment(user, id string, val, counter []byte) (store.Enrollment, error) {
-	var rec enrollmentRecord
-	if err := decode(val, &rec); err != nil {
+	rec, err := decodeEnrollmentRecord(val)
+	if err != nil {
 		return store.Enrollment{}, fmt.Errorf("enrollment %q of user %q: %w", id, user, err)
 	}
 	secret, err := d.seal.openSecret(user, id, rec.SealedSecret)

@@ -66,7 +66,7 @@ func splitRecordV1(v []byte) (rec, state []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rec, err = encode(enrollmentRecord{
+	rec, err = encode(enrollmentRecordV2{
 		Kind: old.Kind, Label: old.Label, Digits: old.Digits, Algorithm: old.Algorithm,
 		Period: old.Period, Disabled: old.Disabled, CreatedAt: old.CreatedAt,
 		SealedSecret: old.SealedSecret,

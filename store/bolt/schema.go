@@ -17,16 +17,18 @@ import (
 var (
 	// bucketMeta holds schema_version and the master key check value.
 	bucketMeta = []byte("meta")
-	// bucketUsers maps a user name to its JSON store.User.
+	// bucketUsers maps a user name to its store.User in the binary user
+	// layout (records.go; JSON before schema version 3).
 	bucketUsers = []byte("users")
-	// bucketEnrollments maps user "\x00" id to a JSON enrollmentRecord whose
-	// secret is sealed. The separator makes a user's enrollments one
+	// bucketEnrollments maps user "\x00" id to an enrollmentRecord, whose
+	// secret is sealed, in the binary enrollment layout (records.go; JSON
+	// before schema version 3). The separator makes a user's enrollments one
 	// contiguous, prefix-scannable range; names cannot contain it.
 	bucketEnrollments = []byte("enrollments")
 	// bucketCounters maps the same user "\x00" id keys to the enrollment's
 	// replay state, a fixed 16-byte counterState (counters.go). It sits apart
 	// so the login path reads 8 bytes and writes 16 instead of rewriting the
-	// JSON record (since schema version 2).
+	// enrollment record (since schema version 2).
 	//
 	// Invariant: a key is in bucketCounters exactly when it is in
 	// bucketEnrollments; every write to one changes the other in the same
@@ -55,21 +57,22 @@ const maxNameLen = 1024
 // bucketCounters keys.
 const keySep = "\x00"
 
-// enrollmentRecord is the stored form of an enrollment's settings (schema
-// version 2). User and ID come from the key, the secret is stored only
-// sealed, and Counter and LastUsedAt live in bucketCounters, so nothing on
-// the login path rewrites this record. The JSON names are store.Enrollment's.
+// enrollmentRecord is the stored form of an enrollment's settings. User and
+// ID come from the key, the secret is stored only sealed, and Counter and
+// LastUsedAt live in bucketCounters, so nothing on the login path rewrites
+// this record. Its encoding is in records.go;
 // TestEnrollmentRecordCoversEnrollment fails when store.Enrollment gains a
-// field that is stored nowhere.
+// field that is stored nowhere, and TestRecordCodecsCarryEveryField when this
+// struct gains one the encoding drops.
 type enrollmentRecord struct {
-	Kind         string    `json:"kind"`
-	Label        string    `json:"label,omitempty"`
-	Digits       int       `json:"digits,omitempty"`
-	Algorithm    string    `json:"algorithm,omitempty"`
-	Period       int       `json:"period,omitempty"`
-	Disabled     bool      `json:"disabled,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	SealedSecret []byte    `json:"sealed_secret"`
+	Kind         string
+	Label        string
+	Digits       int
+	Algorithm    string
+	Period       int
+	Disabled     bool
+	CreatedAt    time.Time
+	SealedSecret []byte
 }
 
 // newEnrollmentRecord is the record of e, whose secret is already sealed.
@@ -113,6 +116,8 @@ func enrollmentPrefix(user string) []byte {
 	return []byte(user + keySep)
 }
 
+// encode and decode are the JSON of the records that stay JSON (lockouts,
+// audit) and of the records of versions 1 and 2, read by the migrations.
 func encode(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -142,6 +147,7 @@ var migrations = []migration{
 	{version: 1, name: "initial buckets", apply: createBuckets(
 		bucketUsers, bucketEnrollments, bucketLockouts, bucketAudit)},
 	{version: 2, name: "replay counters in their own bucket", apply: splitCounters},
+	{version: 3, name: "binary user and enrollment records", apply: binaryRecords},
 }
 
 // schemaVersion is the newest layout this code understands.

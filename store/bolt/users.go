@@ -21,7 +21,7 @@ func (d *DB) CreateUser(ctx context.Context, u store.User) error {
 	if u.UpdatedAt.IsZero() {
 		u.UpdatedAt = u.CreatedAt
 	}
-	val, err := encode(u)
+	val, err := encodeUser(u)
 	if err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (d *DB) UpdateUser(ctx context.Context, name string, fn func(*store.User) e
 			return fmt.Errorf("bolt: user %q: renaming is not supported", name)
 		}
 		u.UpdatedAt = d.now()
-		val, err := encode(u)
+		val, err := encodeUser(u)
 		if err != nil {
 			return err
 		}
@@ -93,9 +93,9 @@ func (d *DB) DeleteUser(ctx context.Context, name string) error {
 func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 	users := []store.User{}
 	err := d.view(ctx, func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketUsers).ForEach(func(_, v []byte) error {
-			var u store.User
-			if err := decode(v, &u); err != nil {
+		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
+			u, err := decodeUser(string(k), v)
+			if err != nil {
 				return err
 			}
 			users = append(users, u)
@@ -109,12 +109,11 @@ func (d *DB) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 func getUser(tx *bbolt.Tx, name string) (store.User, error) {
-	var u store.User
 	v := tx.Bucket(bucketUsers).Get([]byte(name))
 	if v == nil || name == "" {
-		return u, fmt.Errorf("%w: user %q", store.ErrNotFound, name)
+		return store.User{}, fmt.Errorf("%w: user %q", store.ErrNotFound, name)
 	}
-	return u, decode(v, &u)
+	return decodeUser(name, v)
 }
 
 // deletePrefix deletes every key of b starting with prefix. Keys are collected

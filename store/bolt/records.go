@@ -1,0 +1,165 @@
+package bolt
+
+import (
+	"fmt"
+
+	"radiusmfa/store"
+)
+
+// Binary layouts of the bucketUsers and bucketEnrollments values (schema
+// version 3). Every login reads both, and decoding them by hand costs a
+// fraction of what encoding/json's reflection and RFC 3339 parsing did.
+//
+// A value starts with a format byte naming its layout, so a later layout can
+// be introduced record by record and told apart from this one. Strings and
+// byte strings are a uvarint length then the bytes; integers are zig-zag
+// varints; times are big-endian int64 Unix nanoseconds, 0 for the zero time;
+// booleans are bits of a flags byte. A decoder accepts exactly what its
+// encoder writes: anything truncated, trailing, over-long or non-minimal is
+// an error.
+//
+//	user (format 0x01):       password_hash, roles (uvarint count, then each
+//	                          string), flags (bit 0: disabled), created_at,
+//	                          updated_at. The name is the key.
+//	enrollment (format 0x02): kind, label, digits, algorithm, period, flags
+//	                          (bit 0: disabled), created_at, sealed_secret.
+//	                          User and id are the key; counter and last use
+//	                          are bucketCounters.
+//
+// The two formats differ so that a value under the wrong bucket fails to
+// decode. Neither is '{', the first byte of the JSON records of versions 1
+// and 2.
+const (
+	userFormat1       = 0x01
+	enrollmentFormat1 = 0x02
+)
+
+const flagDisabled = 1 << 0
+
+// encodeUser is the bucketUsers value of u; u.Name is the key and is not
+// repeated in the value.
+func encodeUser(u store.User) ([]byte, error) {
+	created, err := unixNanos("created_at", u.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	updated, err := unixNanos("updated_at", u.UpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	size := 1 + 10 + len(u.PasswordHash) + 10 + 1 + 16
+	for _, role := range u.Roles {
+		size += 10 + len(role)
+	}
+	b := make([]byte, 0, size)
+	b = append(b, userFormat1)
+	b = appendString(b, u.PasswordHash)
+	b = appendCount(b, len(u.Roles))
+	for _, role := range u.Roles {
+		b = appendString(b, role)
+	}
+	b = append(b, flagsOf(u.Disabled))
+	b = appendNanos(b, created)
+	return appendNanos(b, updated), nil
+}
+
+// decodeUser reads the bucketUsers value v stored under name. No role list
+// decodes as nil, as with the JSON of earlier versions.
+func decodeUser(name string, v []byte) (store.User, error) {
+	r := recordReader{rest: v}
+	r.format(userFormat1)
+	u := store.User{Name: name, PasswordHash: r.string()}
+	if n := r.count(); n > 0 {
+		u.Roles = make([]string, n)
+		for i := range u.Roles {
+			u.Roles[i] = r.string()
+		}
+	}
+	u.Disabled = r.flags(flagDisabled)&flagDisabled != 0
+	u.CreatedAt = r.time()
+	u.UpdatedAt = r.time()
+	if err := r.finish(); err != nil {
+		return store.User{}, fmt.Errorf("bolt: user %q: corrupt record: %w", name, err)
+	}
+	return u, nil
+}
+
+// encode is the bucketEnrollments value of r.
+func (r enrollmentRecord) encode() ([]byte, error) {
+	created, err := unixNanos("created_at", r.CreatedAt)
+	if err != nil {
+		return nil, err
+	}
+	size := 1 + 10 + len(r.Kind) + 10 + len(r.Label) + 10 + 10 + len(r.Algorithm) + 10 + 1 + 8 +
+		10 + len(r.SealedSecret)
+	b := make([]byte, 0, size)
+	b = append(b, enrollmentFormat1)
+	b = appendString(b, r.Kind)
+	b = appendString(b, r.Label)
+	b = appendInt(b, r.Digits)
+	b = appendString(b, r.Algorithm)
+	b = appendInt(b, r.Period)
+	b = append(b, flagsOf(r.Disabled))
+	b = appendNanos(b, created)
+	return appendBytes(b, r.SealedSecret), nil
+}
+
+// decodeEnrollmentRecord reads a bucketEnrollments value. SealedSecret
+// aliases v, so the record is only good while v is (inside its transaction);
+// opening the secret copies it.
+func decodeEnrollmentRecord(v []byte) (enrollmentRecord, error) {
+	r := recordReader{rest: v}
+	r.format(enrollmentFormat1)
+	rec := enrollmentRecord{
+		Kind:      r.knownString(),
+		Label:     r.string(),
+		Digits:    r.int(),
+		Algorithm: r.knownString(),
+		Period:    r.int(),
+		Disabled:  r.flags(flagDisabled)&flagDisabled != 0,
+		CreatedAt: r.time(),
+	}
+	rec.SealedSecret = r.bytes()
+	if err := r.finish(); err != nil {
+		return enrollmentRecord{}, fmt.Errorf("bolt: corrupt enrollment record: %w", err)
+	}
+	return rec, nil
+}
+
+// format reads the leading format byte and checks it is want.
+func (r *recordReader) format(want byte) {
+	switch got := r.byte(); {
+	case r.err != nil:
+	case got == '{':
+		r.fail(fmt.Errorf("a JSON record (format %#02x expected): the schema version "+
+			"does not match the records", want))
+	case got != want:
+		r.fail(fmt.Errorf("unknown record format %#02x (want %#02x)", got, want))
+	}
+}
+
+// knownString reads a string, sharing the constant for the values nearly
+// every enrollment holds instead of allocating a copy per login.
+func (r *recordReader) knownString() string {
+	switch b := r.bytes(); string(b) {
+	case "totp":
+		return "totp"
+	case "hotp":
+		return "hotp"
+	case "SHA1":
+		return "SHA1"
+	case "SHA256":
+		return "SHA256"
+	case "SHA512":
+		return "SHA512"
+	default:
+		return string(b)
+	}
+}
+
+func flagsOf(disabled bool) byte {
+	if disabled {
+		return flagDisabled
+	}
+	return 0
+}

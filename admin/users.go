@@ -10,16 +10,21 @@ import (
 	"radiusmfa/store"
 )
 
-// AddUser creates a built-in directory user.
-func (s *Service) AddUser(ctx context.Context, name, password string) error {
-	n, err := userName(name)
-	if err != nil {
-		return err
+// credentials validates a name and password and hashes the password.
+func (s *Service) credentials(name, password string) (n, hash string, err error) {
+	if n, err = userName(name); err != nil {
+		return "", "", err
 	}
 	if err := s.checkPassword(password); err != nil {
-		return err
+		return "", "", err
 	}
-	h, err := localdir.HashPassword(password, s.opt.Hash, nil)
+	hash, err = localdir.HashPassword(password, s.opt.Hash, nil)
+	return n, hash, err
+}
+
+// AddUser creates a built-in directory user.
+func (s *Service) AddUser(ctx context.Context, name, password string) error {
+	n, h, err := s.credentials(name, password)
 	if err != nil {
 		return err
 	}
@@ -33,14 +38,7 @@ func (s *Service) AddUser(ctx context.Context, name, password string) error {
 
 // SetPassword replaces a user's password.
 func (s *Service) SetPassword(ctx context.Context, name, password string) error {
-	n, err := userName(name)
-	if err != nil {
-		return err
-	}
-	if err := s.checkPassword(password); err != nil {
-		return err
-	}
-	h, err := localdir.HashPassword(password, s.opt.Hash, nil)
+	n, h, err := s.credentials(name, password)
 	if err != nil {
 		return err
 	}

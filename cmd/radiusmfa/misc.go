@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -36,13 +35,11 @@ func (c *cli) audit(args []string) error {
 	if _, err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	api, done, err := c.openAPI(*cfgPath)
+	api, ctx, done, err := c.openAPI(*cfgPath)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
 	recs, err := api.AuditTail(ctx, *n)
 	if err != nil {
 		return err

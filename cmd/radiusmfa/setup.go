@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -104,19 +105,22 @@ func serviceOptions(cfg *config.Config, actor string) admin.Options {
 }
 
 // openAPI reaches the running server over its admin socket, or opens the
-// database directly when no server runs (bbolt allows one process).
-func (c *cli) openAPI(flagPath string) (admin.API, func(), error) {
+// database directly when no server runs (bbolt allows one process). The
+// context bounds the command; done releases both.
+func (c *cli) openAPI(flagPath string) (admin.API, context.Context, func(), error) {
 	cfg, err := c.loadConfig(flagPath)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	if cl, err := admin.Dial(cfg.Admin.Socket); err == nil {
-		return cl, func() {}, nil
+		return cl, ctx, cancel, nil
 	}
-	log := newLogger(cfg.Log, c.stderr)
-	st, err := c.openStore(cfg, log)
+	st, err := c.openStore(cfg, newLogger(cfg.Log, c.stderr))
 	if err != nil {
-		return nil, nil, err
+		cancel()
+		return nil, nil, nil, err
 	}
-	return admin.NewService(st, serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid()))), func() { st.Close() }, nil
+	svc := admin.NewService(st, serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid())))
+	return svc, ctx, func() { cancel(); st.Close() }, nil
 }

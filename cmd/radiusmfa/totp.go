@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -43,13 +42,11 @@ func (c *cli) totp(args []string) error {
 		fmt.Fprintln(c.stderr)
 		return errUsage
 	}
-	api, done, err := c.openAPI(*cfgPath)
+	api, ctx, done, err := c.openAPI(*cfgPath)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
 	switch sub {
 	case "enroll":
 		res, err := api.EnrollTOTP(ctx, admin.TOTPRequest{User: pos[0], Label: *label, Digits: *digits, Algorithm: *alg})

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -47,13 +46,11 @@ func (c *cli) user(args []string) error {
 		fs.Usage()
 		return errUsage
 	}
-	api, done, err := c.openAPI(*cfgPath)
+	api, ctx, done, err := c.openAPI(*cfgPath)
 	if err != nil {
 		return err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
 	switch sub {
 	case "add", "passwd":
 		pw, err := c.readPassword()

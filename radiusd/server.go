@@ -68,7 +68,9 @@ type Server struct {
 	requests  sync.Pool // *request
 
 	inFlight atomic.Int64
-	handlers sync.WaitGroup // running serve goroutines
+	handlers sync.WaitGroup // admitted requests not yet released
+	idle     chan *request  // handler goroutines waiting for their next request
+	workers  sync.WaitGroup // handler goroutines, busy or idle
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when reading must stop
@@ -104,6 +106,7 @@ func NewServer(cfg Config, d Decider, audit AuditSink, log *slog.Logger, reg pro
 		epoch:     time.Now(),
 		stopCh:    make(chan struct{}),
 		done:      make(chan struct{}),
+		idle:      make(chan *request),
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	s.requests.New = func() any { return new(request) }
@@ -222,6 +225,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	readers.Wait()    // no new request can start after this
 	s.handlers.Wait() // every admitted request has been answered (or dropped)
+	s.workers.Wait()  // idle handlers have seen stopCh
 	s.closeListeners()
 	select {
 	case err := <-errc:
@@ -320,8 +324,43 @@ func (s *Server) readLoop(l *listener) error {
 		}
 		r.n, r.src, r.received = n, src, time.Now()
 		if s.admit(l, r) {
-			go s.serve(r)
+			s.dispatch(r)
 			r = s.requests.Get().(*request)
+		}
+	}
+}
+
+// handlerIdle is how long a handler goroutine waits for another request
+// before it exits.
+const handlerIdle = time.Second
+
+// dispatch hands an admitted request to an idle handler goroutine, or to a
+// new one when none is waiting. Reusing handlers keeps their grown stacks:
+// a fresh goroutine per request paid for growing its stack every time.
+func (s *Server) dispatch(r *request) {
+	select {
+	case s.idle <- r:
+	default:
+		s.workers.Add(1)
+		go s.handle(r)
+	}
+}
+
+// handle serves r, then further requests from dispatch until it has been
+// idle for handlerIdle or the server stops.
+func (s *Server) handle(r *request) {
+	defer s.workers.Done()
+	t := time.NewTimer(handlerIdle)
+	defer t.Stop()
+	for {
+		s.serve(r)
+		t.Reset(handlerIdle)
+		select {
+		case r = <-s.idle:
+		case <-t.C:
+			return
+		case <-s.stopCh:
+			return
 		}
 	}
 }

@@ -6,6 +6,8 @@ package auth
 import (
 	"context"
 	"net/netip"
+
+	"radiusmfa/store"
 )
 
 // Request is one login attempt, already decoded from its transport.
@@ -96,6 +98,15 @@ type Identity struct {
 // Implementations must do the same work for unknown users as for known ones.
 type Authenticator interface {
 	Authenticate(ctx context.Context, username, password string) (id Identity, ok bool, err error)
+}
+
+// RecordAuthenticator is an Authenticator whose users live in the store (the
+// built-in directory). The engine reads the user record with the rest of the
+// login's state and hands it over, sparing the directory a read of its own.
+// exists=false (u is then zero) must cost the same work as a wrong password.
+type RecordAuthenticator interface {
+	Authenticator
+	AuthenticateRecord(ctx context.Context, username, password string, u store.User, exists bool) (id Identity, ok bool, err error)
 }
 
 // ErrOverloaded is returned (wrapped) by an Authenticator that could not get

@@ -10,10 +10,10 @@ import (
 	"radiusmfa/store"
 )
 
-// EngineStore is the part of the store the engine reads and writes.
+// EngineStore is the part of the store the engine reads and writes. An
+// attempt reads once (LoginState) and writes only what its outcome changes.
 type EngineStore interface {
-	Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
-	Lockout(ctx context.Context, user string) (store.Lockout, error)
+	LoginState(ctx context.Context, user string) (store.LoginState, error)
 	RecordFailure(ctx context.Context, user string, at time.Time, p store.LockoutPolicy) (store.Lockout, error)
 	ClearFailures(ctx context.Context, user string) error
 }
@@ -92,11 +92,12 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	}
 	inProgress := e.active.begin(name)
 	defer e.active.end(name)
-	lock, err := e.store.Lockout(ctx, name)
+	// One snapshot for the whole attempt, read for any name, known or not.
+	st, err := e.store.LoginState(ctx, name)
 	if err != nil {
 		return internal(d, err)
 	}
-	id, ok, err := e.primary.Authenticate(ctx, name, password)
+	id, ok, err := e.checkPrimary(ctx, name, password, st)
 	switch {
 	case errors.Is(err, ErrOverloaded) || (err != nil && ctx.Err() != nil):
 		d.Outcome, d.Reason = Drop, ReasonOverloaded
@@ -108,7 +109,7 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	// The primary check ran even for a locked account, so a locked account
 	// costs the same time as any other. Attempts still in progress count
 	// against the budget, so parallel guesses cannot overrun it.
-	if now := e.now(); lock.Active(now) || e.overBudget(lock, now, inProgress) {
+	if now := e.now(); st.Lockout.Active(now) || e.overBudget(st.Lockout, now, inProgress) {
 		d.Outcome, d.Reason, d.Message = Reject, ReasonLockedOut, MsgLocked
 		return d
 	}
@@ -118,7 +119,16 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		}
 		return e.fail(ctx, d, ReasonBadCredentials)
 	}
-	return e.secondFactor(ctx, d, code)
+	return e.secondFactor(ctx, d, code, st)
+}
+
+// checkPrimary is the attempt's one primary check. A directory kept in the
+// store gets the user record already read instead of reading it again.
+func (e *Engine) checkPrimary(ctx context.Context, name, password string, st store.LoginState) (Identity, bool, error) {
+	if rp, ok := e.primary.(RecordAuthenticator); ok {
+		return rp.AuthenticateRecord(ctx, name, password, st.User, st.UserFound)
+	}
+	return e.primary.Authenticate(ctx, name, password)
 }
 
 // overBudget reports whether this attempt, with those in progress beside
@@ -132,14 +142,11 @@ func (e *Engine) overBudget(l store.Lockout, now time.Time, inProgress int) bool
 	return t > 0 && failures+inProgress > t
 }
 
-func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Decision {
-	all, err := e.store.Enrollments(ctx, d.User)
-	if err != nil {
-		return internal(d, err)
-	}
+func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState) Decision {
+	all := st.Enrollments
 	if len(all) == 0 {
 		if e.policy.AllowUnenrolled {
-			return e.accept(ctx, d, "", ReasonNoFactorAllowed)
+			return e.accept(ctx, d, "", ReasonNoFactorAllowed, st.LockoutFound)
 		}
 		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage
 		return d
@@ -164,7 +171,7 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Deci
 	for _, en := range usable {
 		switch err := e.factors[en.Kind].Verify(ctx, en, code); {
 		case err == nil:
-			return e.accept(ctx, d, en.Kind, ReasonOK)
+			return e.accept(ctx, d, en.Kind, ReasonOK, st.LockoutFound)
 		case errors.Is(err, factors.ErrReplayed):
 			reason = ReasonReplayedPasscode
 		case errors.Is(err, factors.ErrInvalidCode):
@@ -175,11 +182,17 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string) Deci
 	return e.fail(ctx, d, reason)
 }
 
-// accept clears the failure counter. The code is already consumed, so a
-// failure to clear (or a deadline reached meanwhile) must not turn the
-// accept into a reject: it is reported in Err for the log.
-func (e *Engine) accept(ctx context.Context, d Decision, factor string, reason Reason) Decision {
+// accept clears the failure counter when the attempt's snapshot held one;
+// without one, clearing is a no-op and the common accept writes nothing. A
+// failure recorded by a concurrent attempt after the snapshot is kept, as if
+// it had come after this accept. The code is already consumed, so a failure
+// to clear (or a deadline reached meanwhile) must not turn the accept into a
+// reject: it is reported in Err for the log.
+func (e *Engine) accept(ctx context.Context, d Decision, factor string, reason Reason, counted bool) Decision {
 	d.Outcome, d.Reason, d.Factor = Accept, reason, factor
+	if !counted {
+		return d
+	}
 	if err := e.store.ClearFailures(context.WithoutCancel(ctx), d.User); err != nil {
 		d.Err = fmt.Errorf("clearing the failure counter: %w", err)
 	}

@@ -50,19 +50,21 @@ func (f *fakeFactor) Verify(_ context.Context, e store.Enrollment, code string) 
 
 type memStore struct {
 	mu       sync.Mutex
+	users    map[string]store.User
 	enrolled map[string][]store.Enrollment
 	locks    map[string]store.Lockout
+	reads    int // LoginState calls
+	clears   int // ClearFailures calls
 }
 
-func (m *memStore) Enrollments(_ context.Context, u string) ([]store.Enrollment, error) {
+func (m *memStore) LoginState(_ context.Context, u string) (store.LoginState, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.enrolled[u], nil
-}
-func (m *memStore) Lockout(_ context.Context, u string) (store.Lockout, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.locks[u], nil
+	m.reads++
+	user, found := m.users[u]
+	l, counted := m.locks[u]
+	return store.LoginState{User: user, UserFound: found, Lockout: l, LockoutFound: counted,
+		Enrollments: m.enrolled[u]}, nil
 }
 func (m *memStore) RecordFailure(_ context.Context, u string, at time.Time, p store.LockoutPolicy) (store.Lockout, error) {
 	m.mu.Lock()
@@ -73,6 +75,7 @@ func (m *memStore) RecordFailure(_ context.Context, u string, at time.Time, p st
 func (m *memStore) ClearFailures(_ context.Context, u string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.clears++
 	delete(m.locks, u)
 	return nil
 }

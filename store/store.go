@@ -88,6 +88,20 @@ func (l Lockout) Active(now time.Time) bool {
 	return l.Locked && (l.LockedUntil.IsZero() || now.Before(l.LockedUntil))
 }
 
+// LoginState is what one login attempt reads: the user record, the failure
+// counter of the name and the user's enrollments, taken together from one
+// consistent snapshot. Any name may be asked for; an unknown one has no
+// user, no enrollments and possibly a counter.
+type LoginState struct {
+	User      User
+	UserFound bool
+	Lockout   Lockout // zero value when none
+	// LockoutFound reports a stored counter: without one, ClearFailures has
+	// nothing to do.
+	LockoutFound bool
+	Enrollments  []Enrollment // secrets opened, in id order
+}
+
 // AuditRecord is one authentication decision, accounting event or admin action.
 type AuditRecord struct {
 	Seq              uint64        `json:"seq"` // assigned by the store, increasing
@@ -133,6 +147,10 @@ type Store interface {
 	// Failures are counted for any name, known or not, so without pruning
 	// a spray of made-up names would grow the store without bound.
 	PruneLockouts(ctx context.Context, idleSince, now time.Time) (int, error)
+
+	// LoginState reads what one login needs (user, lockout counter,
+	// enrollments) in one read, so a login pays for one snapshot, not four.
+	LoginState(ctx context.Context, user string) (LoginState, error)
 
 	// AppendAudit stores records, assigning Seq, and prunes past the retention limit.
 	AppendAudit(ctx context.Context, recs ...AuditRecord) error

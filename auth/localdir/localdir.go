@@ -31,7 +31,7 @@ type Directory struct {
 	decoy string
 }
 
-var _ auth.Authenticator = (*Directory)(nil)
+var _ auth.RecordAuthenticator = (*Directory)(nil)
 
 // New returns a directory that hashes with p and computes at most
 // maxConcurrent hashes at once.
@@ -59,6 +59,13 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (au
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return auth.Identity{}, false, fmt.Errorf("localdir: %w", err)
 	}
+	return d.AuthenticateRecord(ctx, name, password, u, known)
+}
+
+// AuthenticateRecord implements auth.RecordAuthenticator: Authenticate on a
+// record the caller has already read (known=false: no such user). It does
+// the same single argon2id computation on every path.
+func (d *Directory) AuthenticateRecord(ctx context.Context, name, password string, u store.User, known bool) (auth.Identity, bool, error) {
 	hash := u.PasswordHash
 	if !known || hash == "" {
 		hash = d.decoy

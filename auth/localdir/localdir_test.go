@@ -126,26 +126,66 @@ func TestConcurrencyBound(t *testing.T) {
 }
 
 // Invariant: every path (unknown user, no password, disabled, wrong and
-// right password) computes exactly one hash, so timing tells nothing.
+// right password) computes exactly one hash, so timing tells nothing; read
+// by the directory itself or handed over by the engine.
 func TestInvariantOneHashPerAttempt(t *testing.T) {
 	h, _ := HashPassword("pw", cheap, nil)
-	d, err := New(users{
+	us := users{
 		"alice": {Name: "alice", PasswordHash: h},
 		"dis":   {Name: "dis", PasswordHash: h, Disabled: true},
 		"nopw":  {Name: "nopw"},
-	}, cheap, 1)
+	}
+	d, err := New(us, cheap, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := 0
 	d.verify = func(enc, pw string) (bool, error) { calls++; return VerifyPassword(enc, pw) }
+	ctx := context.Background()
 	for _, c := range [][2]string{{"ghost", "pw"}, {"nopw", "pw"}, {"dis", "pw"}, {"alice", "bad"}, {"alice", "pw"}} {
 		calls = 0
-		if _, _, err := d.Authenticate(context.Background(), c[0], c[1]); err != nil {
+		if _, _, err := d.Authenticate(ctx, c[0], c[1]); err != nil {
 			t.Fatal(err)
 		}
 		if calls != 1 {
 			t.Errorf("%s/%s: %d hash computations, want 1", c[0], c[1], calls)
+		}
+		calls = 0
+		u, known := us[c[0]]
+		if _, _, err := d.AuthenticateRecord(ctx, c[0], c[1], u, known); err != nil {
+			t.Fatal(err)
+		}
+		if calls != 1 {
+			t.Errorf("record %s/%s: %d hash computations, want 1", c[0], c[1], calls)
+		}
+	}
+}
+
+// AuthenticateRecord decides on the record it is given and reads nothing:
+// the directory's own store here is empty.
+func TestAuthenticateRecord(t *testing.T) {
+	h, _ := HashPassword("pw", cheap, nil)
+	d, err := New(users{}, cheap, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cases := []struct {
+		u         store.User
+		known     bool
+		pw        string
+		ok, disab bool
+	}{
+		{store.User{Name: "alice", PasswordHash: h}, true, "pw", true, false},
+		{store.User{Name: "alice", PasswordHash: h}, true, "nope", false, false},
+		{store.User{}, false, "pw", false, false},
+		{store.User{Name: "dis", PasswordHash: h, Disabled: true}, true, "pw", false, true},
+		{store.User{Name: "nopw"}, true, "", false, false},
+	}
+	for _, c := range cases {
+		id, ok, err := d.AuthenticateRecord(ctx, c.u.Name, c.pw, c.u, c.known)
+		if err != nil || ok != c.ok || id.Disabled != c.disab || (ok && id.Name != c.u.Name) {
+			t.Errorf("%q/%s: id=%+v ok=%v err=%v", c.u.Name, c.pw, id, ok, err)
 		}
 	}
 }

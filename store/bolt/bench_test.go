@@ -72,7 +72,41 @@ func benchDB(b *testing.B, n int) *DB {
 // Enrollments, which decodes the record and opens the sealed secret. Users
 // look like real ones: a PHC argon2id hash, a role, one TOTP enrollment.
 func BenchmarkLoginReads(b *testing.B) {
-	const users = 1000
+	db, names := loginDB(b, 1000)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		name := names[i%len(names)]
+		if _, err := db.GetUser(ctx, name); err != nil {
+			b.Fatal(err)
+		}
+		list, err := db.Enrollments(ctx, name)
+		if err != nil || len(list) != 1 {
+			b.Fatal(len(list), err)
+		}
+	}
+}
+
+// BenchmarkLoginState measures what a login reads now: user, lockout
+// counter and devices in one transaction (BenchmarkLoginReads, plus the
+// lockout read, took three).
+func BenchmarkLoginState(b *testing.B) {
+	db, names := loginDB(b, 1000)
+	ctx := b.Context()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		st, err := db.LoginState(ctx, names[i%len(names)])
+		if err != nil || !st.UserFound || len(st.Enrollments) != 1 {
+			b.Fatal(len(st.Enrollments), err)
+		}
+	}
+}
+
+// loginDB holds users that look like real ones: a PHC argon2id hash, a
+// role, one TOTP enrollment.
+func loginDB(b *testing.B, users int) (*DB, []string) {
 	db, _ := openTemp(b, Options{NoSync: true})
 	names := make([]string, users)
 	ctx := b.Context()
@@ -92,16 +126,5 @@ func BenchmarkLoginReads(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		name := names[i%users]
-		if _, err := db.GetUser(ctx, name); err != nil {
-			b.Fatal(err)
-		}
-		list, err := db.Enrollments(ctx, name)
-		if err != nil || len(list) != 1 {
-			b.Fatal(len(list), err)
-		}
-	}
+	return db, names
 }

@@ -51,25 +51,33 @@ func (d *DB) AddEnrollment(ctx context.Context, e store.Enrollment) error {
 // Enrollments returns the user's enrollments, secrets opened, in id order. An
 // unknown user has none: the caller cannot tell it from a user without devices.
 func (d *DB) Enrollments(ctx context.Context, user string) ([]store.Enrollment, error) {
+	var list []store.Enrollment
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		var err error
+		list, err = d.enrollments(tx, user)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// enrollments reads the user's enrollments within tx; never nil on success.
+func (d *DB) enrollments(tx *bbolt.Tx, user string) ([]store.Enrollment, error) {
 	list := []store.Enrollment{}
 	if checkName("user name", user) != nil {
 		return list, nil // no such key can exist
 	}
 	prefix := enrollmentPrefix(user)
-	err := d.view(ctx, func(tx *bbolt.Tx) error {
-		counters := tx.Bucket(bucketCounters)
-		c := tx.Bucket(bucketEnrollments).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			e, err := d.openEnrollment(user, string(k[len(prefix):]), v, counters.Get(k))
-			if err != nil {
-				return err
-			}
-			list = append(list, e)
+	counters := tx.Bucket(bucketCounters)
+	c := tx.Bucket(bucketEnrollments).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		e, err := d.openEnrollment(user, string(k[len(prefix):]), v, counters.Get(k))
+		if err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		list = append(list, e)
 	}
 	return list, nil
 }

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"LockoutDisabled", testLockoutDisabled},
 		{"ClearFailures", testClearFailures},
 		{"PruneLockouts", testPruneLockouts},
+		{"LoginState", testLoginState},
 		{"AuditAppendAndRecent", testAuditAppendAndRecent},
 		{"AuditStampsTime", testAuditStampsTime},
 		{"AuditPrunesByCount", testAuditPrunesByCount},
@@ -129,6 +130,9 @@ func testClosed(t *testing.T, s store.Store) {
 	err := s.AdvanceCounter(ctx, "alice", "e1", 1, base)
 	if !errors.Is(err, store.ErrClosed) {
 		t.Errorf("AdvanceCounter after Close: got %v, want ErrClosed", err)
+	}
+	if _, err := s.LoginState(ctx, "alice"); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("LoginState after Close: got %v, want ErrClosed", err)
 	}
 }
 

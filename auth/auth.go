@@ -109,6 +109,15 @@ type RecordAuthenticator interface {
 	AuthenticateRecord(ctx context.Context, username, password string, u store.User, exists bool) (id Identity, ok bool, err error)
 }
 
+// PasswordUpgrader is an optional interface of an Authenticator that keeps
+// password hashes itself: after an Accept the engine asks whether the stored
+// hash has another cost than the configured one and, if so, has it re-hashed
+// in the background, off the reply path.
+type PasswordUpgrader interface {
+	NeedsUpgrade(u store.User) bool
+	UpgradePassword(ctx context.Context, u store.User, password string)
+}
+
 // ErrOverloaded is returned (wrapped) by an Authenticator that could not get
 // capacity before the request's deadline; the engine turns it into Drop.
 var ErrOverloaded = errOverloaded{}

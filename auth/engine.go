@@ -36,9 +36,6 @@ const (
 	MsgLocked   = "Too many failed attempts: the account is temporarily locked"
 	MsgInvalid  = "Invalid request"
 	MsgInternal = "Authentication is temporarily unavailable"
-	// MsgNoUsableFactor is sent after a correct password when every device
-	// of the user is disabled or of a kind this server does not run.
-	MsgNoUsableFactor = "No usable second factor: contact your administrator"
 )
 
 // Engine decides one login attempt at a time; it is safe for concurrent use.
@@ -87,8 +84,11 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	d := Decision{User: name}
 	if password == "" {
 		// Refused before any bind: an empty password is an unauthenticated
-		// bind to many LDAP servers.
-		return e.fail(ctx, d, ReasonBadCredentials)
+		// bind to many LDAP servers. It is no guess, so it is not counted:
+		// counting it would let anyone create lockout counters (and extend
+		// locks) at packet rate without paying for a hash.
+		d.Outcome, d.Reason, d.Message = Reject, ReasonBadCredentials, e.failMsg
+		return d
 	}
 	inProgress := e.active.begin(name)
 	defer e.active.end(name)
@@ -119,7 +119,22 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		}
 		return e.fail(ctx, d, ReasonBadCredentials)
 	}
-	return e.secondFactor(ctx, d, code, st)
+	d = e.secondFactor(ctx, d, code, st)
+	if d.Outcome == Accept {
+		e.upgradePassword(ctx, st.User, password)
+	}
+	return d
+}
+
+// upgradePassword lets a directory re-hash a stored password whose cost is
+// not the configured one, after the accept and off the reply path, so an
+// attempt still costs exactly one hash before its reply.
+func (e *Engine) upgradePassword(ctx context.Context, u store.User, password string) {
+	up, ok := e.primary.(PasswordUpgrader)
+	if !ok || !up.NeedsUpgrade(u) {
+		return
+	}
+	go up.UpgradePassword(context.WithoutCancel(ctx), u, password)
 }
 
 // checkPrimary is the attempt's one primary check. A directory kept in the
@@ -161,8 +176,10 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		}
 	}
 	if len(usable) == 0 {
-		d.Outcome, d.Reason, d.Message = Reject, ReasonNoUsableFactor, MsgNoUsableFactor
-		return d
+		// The generic failure, not a message of its own: this follows a
+		// correct password (after a stolen phone was disabled, say) and must
+		// not confirm it. The reason is logged and audited.
+		return e.fail(ctx, d, ReasonNoUsableFactor)
 	}
 	if code == "" {
 		return e.fail(ctx, d, ReasonPasscodeRequired)
@@ -183,11 +200,12 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 }
 
 // accept clears the failure counter when the attempt's snapshot held one;
-// without one, clearing is a no-op and the common accept writes nothing. A
-// failure recorded by a concurrent attempt after the snapshot is kept, as if
-// it had come after this accept. The code is already consumed, so a failure
-// to clear (or a deadline reached meanwhile) must not turn the accept into a
-// reject: it is reported in Err for the log.
+// without one, clearing is a no-op and the common accept writes nothing. So
+// a failure recorded by a concurrent attempt after the snapshot survives the
+// accept when the snapshot held no counter, and is cleared with the rest
+// when it did (a successful login forgives what raced it). The code is
+// already consumed, so a failure to clear (or a deadline reached meanwhile)
+// must not turn the accept into a reject: it is reported in Err for the log.
 func (e *Engine) accept(ctx context.Context, d Decision, factor string, reason Reason, counted bool) Decision {
 	d.Outcome, d.Reason, d.Factor = Accept, reason, factor
 	if !counted {

@@ -289,3 +289,64 @@ func TestBrokenAndBadInput(t *testing.T) {
 		t.Fatalf("overload: %+v", d)
 	}
 }
+
+// An empty password is refused without a guess being counted, so nobody can
+// create lockout counters or extend locks for free.
+func TestEmptyPasswordNotCounted(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	for i := 0; i < 5; i++ {
+		if d := fx.decide("alice", ",123456"); d.Outcome != Reject || d.Message != MsgFailed {
+			t.Fatalf("empty password: %+v", d)
+		}
+	}
+	if l := fx.store.locks["alice"]; l.Failures != 0 {
+		t.Fatalf("empty passwords counted: %+v", l)
+	}
+}
+
+// After a correct password, a user whose devices cannot be used gets the
+// generic failure: the reply must not confirm the password.
+func TestNoUsableFactorGivesGenericReply(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	fx.store.enrolled["alice"][0].Disabled = true
+	right := fx.decide("alice", "pa,ss,111111")
+	wrong := fx.decide("alice", "wrong,111111")
+	if right.Reason != ReasonNoUsableFactor || right.Message != wrong.Message || right.Outcome != wrong.Outcome {
+		t.Fatalf("right password %+v is told apart from a wrong one %+v", right, wrong)
+	}
+}
+
+// upgrader records the upgrades the engine asks for.
+type upgrader struct {
+	fakePrimary
+	asked chan string
+}
+
+func (*upgrader) NeedsUpgrade(store.User) bool { return true }
+func (u *upgrader) UpgradePassword(_ context.Context, _ store.User, pw string) {
+	u.asked <- pw
+}
+
+func TestPasswordUpgradeOnlyAfterAccept(t *testing.T) {
+	fx := newFixture(t, Policy{})
+	up := &upgrader{fakePrimary: fakePrimary{users: map[string]string{"alice": "pa,ss"}}, asked: make(chan string, 4)}
+	fx.e.primary = up
+	fx.decide("alice", "pa,ss,999999") // right password, wrong code
+	fx.decide("alice", "wrong,111111")
+	select {
+	case pw := <-up.asked:
+		t.Fatalf("upgrade asked without an accept (%q)", pw)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if d := fx.decide("alice", "pa,ss,111111"); d.Outcome != Accept {
+		t.Fatalf("accept: %+v", d)
+	}
+	select {
+	case pw := <-up.asked:
+		if pw != "pa,ss" {
+			t.Fatalf("upgrade got %q, want the password without the code", pw)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no upgrade after an accept")
+	}
+}

@@ -64,6 +64,9 @@ func (p LockoutPolicy) Count(l Lockout, at time.Time) Lockout {
 	}
 	l.Failures++
 	l.LastFailure = at
+	if l.Active(at) {
+		return l // a failure during a lock does not extend it
+	}
 	if p.Threshold > 0 && l.Failures >= p.Threshold {
 		l.Locked = true
 		l.LockedUntil = time.Time{}

@@ -88,27 +88,35 @@ func (d *Directory) AuthenticateRecord(ctx context.Context, name, password strin
 		id.Disabled = true
 		return id, false, nil
 	}
-	if match {
-		d.rehash(ctx, u, password)
-	}
 	return id, match, nil
 }
 
-// rehash stores the password under the configured cost when the stored
-// hash has another. Until then a known user costs a different time than an
-// unknown name (verified against a decoy at the configured cost), so the
-// hash is brought in line at the first good login. A failure only delays
-// that; the login stands.
-func (d *Directory) rehash(ctx context.Context, u store.User, password string) {
+var _ auth.PasswordUpgrader = (*Directory)(nil)
+
+// NeedsUpgrade implements auth.PasswordUpgrader: the stored hash has another
+// cost than the configured one. Until it is re-hashed, that user's attempts
+// cost another time than an unknown name's (verified against a decoy at the
+// configured cost), which is why the engine asks after every accept.
+func (d *Directory) NeedsUpgrade(u store.User) bool {
 	p, _, _, err := parseHash(u.PasswordHash)
-	if err != nil || p == d.params {
+	return err == nil && p != d.params
+}
+
+// UpgradePassword implements auth.PasswordUpgrader: it re-hashes at the
+// configured cost, inside the hashing bound, and stores the result unless the
+// password changed meanwhile. A failure only delays the upgrade.
+func (d *Directory) UpgradePassword(ctx context.Context, u store.User, password string) {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
 		return
 	}
 	h, err := HashPassword(password, d.params, nil)
+	<-d.sem
 	if err != nil {
 		return
 	}
-	_ = d.users.UpdateUser(context.WithoutCancel(ctx), u.Name, func(cur *store.User) error {
+	_ = d.users.UpdateUser(ctx, u.Name, func(cur *store.User) error {
 		if cur.PasswordHash != u.PasswordHash {
 			return errStale // changed meanwhile (passwd): keep the newer one
 		}

@@ -190,7 +190,7 @@ func TestAuthenticateRecord(t *testing.T) {
 	}
 }
 
-func TestRehashToConfiguredCost(t *testing.T) {
+func TestUpgradeToConfiguredCost(t *testing.T) {
 	old := Params{Time: 2, MemoryKiB: 64, Threads: 1}
 	h, _ := HashPassword("pw", old, nil)
 	us := users{"alice": {Name: "alice", PasswordHash: h}}
@@ -198,20 +198,33 @@ func TestRehashToConfiguredCost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := d.Authenticate(context.Background(), "alice", "wrong"); ok {
-		t.Fatal("wrong password accepted")
-	}
-	if us["alice"].PasswordHash != h {
-		t.Fatal("a failed login rehashed")
-	}
+	// The check itself never re-hashes: one hash per attempt before the reply.
 	if _, ok, _ := d.Authenticate(context.Background(), "alice", "pw"); !ok {
 		t.Fatal("right password refused")
 	}
+	if us["alice"].PasswordHash != h {
+		t.Fatal("the password check re-hashed on the reply path")
+	}
+	if !d.NeedsUpgrade(us["alice"]) {
+		t.Fatal("a hash at another cost needs no upgrade")
+	}
+	d.UpgradePassword(context.Background(), us["alice"], "pw")
 	p, _, _, err := parseHash(us["alice"].PasswordHash)
 	if err != nil || p != cheap {
-		t.Fatalf("after login the hash has cost %+v (%v), want %+v", p, err, cheap)
+		t.Fatalf("after the upgrade the hash has cost %+v (%v), want %+v", p, err, cheap)
+	}
+	if d.NeedsUpgrade(us["alice"]) {
+		t.Fatal("an upgraded hash still needs an upgrade")
 	}
 	if _, ok, _ := d.Authenticate(context.Background(), "alice", "pw"); !ok {
-		t.Fatal("rehashed password refused")
+		t.Fatal("upgraded password refused")
+	}
+	// A password changed meanwhile is kept.
+	stale := us["alice"]
+	newer, _ := HashPassword("new", cheap, nil)
+	us["alice"] = store.User{Name: "alice", PasswordHash: newer}
+	d.UpgradePassword(context.Background(), stale, "pw")
+	if us["alice"].PasswordHash != newer {
+		t.Fatal("an upgrade overwrote a newer password")
 	}
 }

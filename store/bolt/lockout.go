@@ -79,35 +79,62 @@ func getLockout(tx *bbolt.Tx, user string) (store.Lockout, error) {
 	return l, decode(v, &l)
 }
 
+// pruneBatch bounds the deletions of one write transaction, so pruning
+// never holds the writer (and with it every login's commit) for long.
+const pruneBatch = 1000
+
 // PruneLockouts implements store.Store. It runs from a periodic sweeper, not
-// on the login path, in one transaction.
+// on the login path: it finds stale counters in a read transaction, then
+// deletes them in bounded write transactions, checking each again.
 func (d *DB) PruneLockouts(ctx context.Context, idleSince, now time.Time) (int, error) {
-	var stale [][]byte
-	err := d.update(ctx, func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketLockouts)
-		stale = stale[:0]
-		err := b.ForEach(func(k, v []byte) error {
-			var l store.Lockout
-			if err := decode(v, &l); err != nil {
-				return err
+	stale := func(v []byte) (bool, error) {
+		var l store.Lockout
+		if err := decode(v, &l); err != nil {
+			return false, err
+		}
+		return l.LastFailure.Before(idleSince) && !l.Active(now), nil
+	}
+	var found [][]byte
+	err := d.view(ctx, func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketLockouts).ForEach(func(k, v []byte) error {
+			ok, err := stale(v)
+			if ok {
+				found = append(found, append([]byte(nil), k...))
 			}
-			if l.LastFailure.Before(idleSince) && !l.Active(now) {
-				stale = append(stale, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		if err != nil {
 			return err
-		}
-		for _, k := range stale {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 	if err != nil {
 		return 0, err
 	}
-	return len(stale), nil
+	pruned := 0
+	for len(found) > 0 {
+		chunk := found[:min(pruneBatch, len(found))]
+		found = found[len(chunk):]
+		err := d.update(ctx, func(tx *bbolt.Tx) error {
+			b := tx.Bucket(bucketLockouts)
+			for _, k := range chunk {
+				v := b.Get(k)
+				if v == nil {
+					continue
+				}
+				// A failure since the scan makes the counter current again.
+				if ok, err := stale(v); err != nil || !ok {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				pruned++
+			}
+			return nil
+		})
+		if err != nil {
+			return pruned, err
+		}
+	}
+	return pruned, nil
 }

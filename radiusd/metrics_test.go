@@ -33,8 +33,10 @@ func TestDecisionLabelsBounded(t *testing.T) {
 func TestMetricsRegistered(t *testing.T) {
 	ts := startServer(t, nil, nil)
 	ts.exchange(t, ts.authAddr, newRequest("alice"), true)
-	eventually(t, "cache gauge", func() bool {
-		return metric(t, ts.reg, "radiusmfa_reply_cache_entries") == 1
+	// The decision is counted just after the reply is written.
+	eventually(t, "cache gauge and decision", func() bool {
+		return metric(t, ts.reg, "radiusmfa_reply_cache_entries") == 1 &&
+			metric(t, ts.reg, "radiusmfa_decisions_total") == 1
 	})
 	mfs, err := ts.reg.Gather()
 	if err != nil {

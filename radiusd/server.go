@@ -71,6 +71,7 @@ type Server struct {
 	handlers sync.WaitGroup // admitted requests not yet released
 	idle     chan *request  // handler goroutines waiting for their next request
 	workers  sync.WaitGroup // handler goroutines, busy or idle
+	running  atomic.Int64   // handler goroutines, busy or idle (for tests)
 	stopping atomic.Bool
 	stopOnce sync.Once
 	stopCh   chan struct{} // closed when reading must stop
@@ -331,8 +332,8 @@ func (s *Server) readLoop(l *listener) error {
 }
 
 // handlerIdle is how long a handler goroutine waits for another request
-// before it exits.
-const handlerIdle = time.Second
+// before it exits. A variable so that tests can shorten it.
+var handlerIdle = time.Second
 
 // dispatch hands an admitted request to an idle handler goroutine, or to a
 // new one when none is waiting. Reusing handlers keeps their grown stacks:
@@ -342,6 +343,7 @@ func (s *Server) dispatch(r *request) {
 	case s.idle <- r:
 	default:
 		s.workers.Add(1)
+		s.running.Add(1)
 		go s.handle(r)
 	}
 }
@@ -350,6 +352,7 @@ func (s *Server) dispatch(r *request) {
 // idle for handlerIdle or the server stops.
 func (s *Server) handle(r *request) {
 	defer s.workers.Done()
+	defer s.running.Add(-1)
 	t := time.NewTimer(handlerIdle)
 	defer t.Stop()
 	for {

@@ -11,11 +11,10 @@ func (c *cli) checkConfig(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, warnings, err := c.loadConfigWarn(*cfgPath)
+	cfg, err := c.loadConfigLoud(*cfgPath)
 	if err != nil {
 		return err
 	}
-	c.printWarnings(warnings)
 	if _, err := radiusConfig(cfg.Radius); err != nil {
 		return err
 	}

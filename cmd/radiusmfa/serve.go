@@ -38,11 +38,10 @@ func (c *cli) serve(args []string) error {
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, warnings, err := c.loadConfigWarn(*cfgPath)
+	cfg, err := c.loadConfigLoud(*cfgPath)
 	if err != nil {
 		return err
 	}
-	c.printWarnings(warnings)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return c.runServer(ctx, cfg)

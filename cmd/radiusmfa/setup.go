@@ -16,22 +16,21 @@ import (
 	"radiusmfa/store/bolt"
 )
 
-// loadConfig loads and validates the configuration. Warnings are printed
-// by the commands that start or check a server (serve, check-config), not by
-// every user command.
+// loadConfig loads and validates the configuration, silently: the user
+// commands do not repeat its warnings.
 func (c *cli) loadConfig(flagPath string) (*config.Config, error) {
-	cfg, _, err := c.loadConfigWarn(flagPath)
+	cfg, _, err := config.Load(config.ResolveConfigPath(flagPath, c.env), c.env)
 	return cfg, err
 }
 
-func (c *cli) loadConfigWarn(flagPath string) (*config.Config, []string, error) {
-	return config.Load(config.ResolveConfigPath(flagPath, c.env), c.env)
-}
-
-func (c *cli) printWarnings(ws []string) {
-	for _, w := range ws {
+// loadConfigLoud also prints the warnings, for the commands that start or
+// check a server (serve, check-config).
+func (c *cli) loadConfigLoud(flagPath string) (*config.Config, error) {
+	cfg, warnings, err := config.Load(config.ResolveConfigPath(flagPath, c.env), c.env)
+	for _, w := range warnings {
 		fmt.Fprintln(c.stderr, "warning:", w)
 	}
+	return cfg, err
 }
 
 func newLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {

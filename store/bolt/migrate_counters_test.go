@@ -30,6 +30,41 @@ type v1Record struct {
 func writeV1File(t *testing.T, path string, users []string, enrollments []store.Enrollment,
 	records map[string][]byte) {
 	t.Helper()
+	writeLegacyFile(t, path, 1, []string{"meta", "users", "enrollments", "lockouts", "audit"},
+		func(seal *sealer, buckets map[string]*bbolt.Bucket) error {
+			for _, name := range users {
+				val, err := json.Marshal(userRecordV2{Name: name, CreatedAt: testTime, UpdatedAt: testTime})
+				if err != nil {
+					return err
+				}
+				if err := buckets["users"].Put([]byte(name), val); err != nil {
+					return err
+				}
+			}
+			for _, e := range enrollments {
+				val, err := json.Marshal(v1Record{Enrollment: e, SealedSecret: seal.sealSecret(e.User, e.ID, e.Secret)})
+				if err != nil {
+					return err
+				}
+				if err := buckets["enrollments"].Put([]byte(e.User+"\x00"+e.ID), val); err != nil {
+					return err
+				}
+			}
+			for key, val := range records {
+				if err := buckets["enrollments"].Put([]byte(key), val); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+}
+
+// writeLegacyFile lays out a database of an older schema version by hand:
+// the named buckets, the version and the master-key check value; fill
+// writes that version's records.
+func writeLegacyFile(t *testing.T, path string, version uint64, names []string,
+	fill func(seal *sealer, buckets map[string]*bbolt.Bucket) error) {
+	t.Helper()
 	seal, err := newSealer(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +73,7 @@ func writeV1File(t *testing.T, path string, users []string, enrollments []store.
 	defer raw.Close()
 	err = raw.Update(func(tx *bbolt.Tx) error {
 		buckets := map[string]*bbolt.Bucket{}
-		for _, name := range []string{"meta", "users", "enrollments", "lockouts", "audit"} {
+		for _, name := range names {
 			b, err := tx.CreateBucket([]byte(name))
 			if err != nil {
 				return err
@@ -46,36 +81,13 @@ func writeV1File(t *testing.T, path string, users []string, enrollments []store.
 			buckets[name] = b
 		}
 		meta := buckets["meta"]
-		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 1)); err != nil {
+		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, version)); err != nil {
 			return err
 		}
 		if err := seal.checkKey(meta); err != nil { // stores the check value
 			return err
 		}
-		for _, name := range users {
-			val, err := json.Marshal(userRecordV2{Name: name, CreatedAt: testTime, UpdatedAt: testTime})
-			if err != nil {
-				return err
-			}
-			if err := buckets["users"].Put([]byte(name), val); err != nil {
-				return err
-			}
-		}
-		for _, e := range enrollments {
-			val, err := json.Marshal(v1Record{Enrollment: e, SealedSecret: seal.sealSecret(e.User, e.ID, e.Secret)})
-			if err != nil {
-				return err
-			}
-			if err := buckets["enrollments"].Put([]byte(e.User+"\x00"+e.ID), val); err != nil {
-				return err
-			}
-		}
-		for key, val := range records {
-			if err := buckets["enrollments"].Put([]byte(key), val); err != nil {
-				return err
-			}
-		}
-		return nil
+		return fill(seal, buckets)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -31,70 +31,47 @@ type v2File struct {
 // counters value.
 func (f v2File) write(t *testing.T, path string) {
 	t.Helper()
-	seal, err := newSealer(testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := rawBolt(t, path)
-	defer raw.Close()
-	err = raw.Update(func(tx *bbolt.Tx) error {
-		buckets := map[string]*bbolt.Bucket{}
-		for _, name := range []string{"meta", "users", "enrollments", "counters", "lockouts", "audit"} {
-			b, err := tx.CreateBucket([]byte(name))
-			if err != nil {
-				return err
-			}
-			buckets[name] = b
-		}
-		meta := buckets["meta"]
-		if err := meta.Put([]byte("schema_version"), binary.BigEndian.AppendUint64(nil, 2)); err != nil {
-			return err
-		}
-		if err := seal.checkKey(meta); err != nil { // stores the check value
-			return err
-		}
-		for _, u := range f.users {
-			val, err := json.Marshal(u)
-			if err != nil {
-				return err
-			}
-			if err := buckets["users"].Put([]byte(u.Name), val); err != nil {
-				return err
-			}
-		}
-		for _, e := range f.enrollments {
-			rec, err := json.Marshal(enrollmentRecordV2{Kind: e.Kind, Label: e.Label, Digits: e.Digits,
-				Algorithm: e.Algorithm, Period: e.Period, Disabled: e.Disabled, CreatedAt: e.CreatedAt,
-				SealedSecret: seal.sealSecret(e.User, e.ID, e.Secret)})
-			if err != nil {
-				return err
-			}
-			key := []byte(e.User + "\x00" + e.ID)
-			if err := buckets["enrollments"].Put(key, rec); err != nil {
-				return err
-			}
-			var lastUsed int64 // 0: never
-			if !e.LastUsedAt.IsZero() {
-				lastUsed = e.LastUsedAt.UnixNano()
-			}
-			state := binary.BigEndian.AppendUint64(nil, e.Counter)
-			state = binary.BigEndian.AppendUint64(state, uint64(lastUsed))
-			if err := buckets["counters"].Put(key, state); err != nil {
-				return err
-			}
-		}
-		for bucket, values := range f.raw {
-			for k, v := range values {
-				if err := buckets[bucket].Put([]byte(k), v); err != nil {
+	writeLegacyFile(t, path, 2, []string{"meta", "users", "enrollments", "counters", "lockouts", "audit"},
+		func(seal *sealer, buckets map[string]*bbolt.Bucket) error {
+			for _, u := range f.users {
+				val, err := json.Marshal(u)
+				if err != nil {
+					return err
+				}
+				if err := buckets["users"].Put([]byte(u.Name), val); err != nil {
 					return err
 				}
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+			for _, e := range f.enrollments {
+				rec, err := json.Marshal(enrollmentRecordV2{Kind: e.Kind, Label: e.Label, Digits: e.Digits,
+					Algorithm: e.Algorithm, Period: e.Period, Disabled: e.Disabled, CreatedAt: e.CreatedAt,
+					SealedSecret: seal.sealSecret(e.User, e.ID, e.Secret)})
+				if err != nil {
+					return err
+				}
+				key := []byte(e.User + "\x00" + e.ID)
+				if err := buckets["enrollments"].Put(key, rec); err != nil {
+					return err
+				}
+				var lastUsed int64 // 0: never
+				if !e.LastUsedAt.IsZero() {
+					lastUsed = e.LastUsedAt.UnixNano()
+				}
+				state := binary.BigEndian.AppendUint64(nil, e.Counter)
+				state = binary.BigEndian.AppendUint64(state, uint64(lastUsed))
+				if err := buckets["counters"].Put(key, state); err != nil {
+					return err
+				}
+			}
+			for bucket, values := range f.raw {
+				for k, v := range values {
+					if err := buckets[bucket].Put([]byte(k), v); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
 }
 
 // TestSchemaMigratesVersion2Records opens a version-2 file and checks every

@@ -86,6 +86,10 @@ type Options struct {
 	Algorithm string
 	Actor     string // who acts, for the audit log, unless the call's context names one (WithActor)
 	Now       func() time.Time
+	// Directory is set ("ldap") when passwords live in an external
+	// directory: enrolling a device for a user the store has not seen yet
+	// then creates their record instead of failing.
+	Directory string
 }
 
 // Service implements API on a store.

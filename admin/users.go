@@ -133,7 +133,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, er
 	if err != nil {
 		return TOTPResult{}, err
 	}
-	if _, err := s.st.GetUser(ctx, n); err != nil {
+	if err := s.ensureUser(ctx, n); err != nil {
 		return TOTPResult{}, err
 	}
 	digits, alg := r.Digits, r.Algorithm
@@ -153,6 +153,25 @@ func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, er
 	}
 	s.audit(ctx, "totp.enroll "+p.Enrollment.ID, n)
 	return TOTPResult{ID: p.Enrollment.ID, Secret: p.Secret, URI: p.URI}, nil
+}
+
+// ensureUser checks that the user has a record; with an external
+// directory, a user who never logged in yet gets one (without a password:
+// the directory keeps that), so devices can be enrolled ahead of a first login.
+func (s *Service) ensureUser(ctx context.Context, n string) error {
+	_, err := s.st.GetUser(ctx, n)
+	if !errors.Is(err, store.ErrNotFound) || s.opt.Directory == "" {
+		return err
+	}
+	now := s.opt.Now()
+	err = s.st.CreateUser(ctx, store.User{Name: n, Directory: s.opt.Directory, CreatedAt: now, UpdatedAt: now})
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		return err
+	}
+	if err == nil {
+		s.audit(ctx, "user.add directory="+s.opt.Directory, n)
+	}
+	return nil
 }
 
 // ListDevices lists a user's enrollments without secrets.

@@ -66,6 +66,34 @@ const (
 	ReasonDirectoryUnavailable Reason = "directory_unavailable"
 	ReasonOverloaded           Reason = "overloaded"
 	ReasonInternalError        Reason = "internal_error"
+
+	// Denials a directory explains once the password is known to be right.
+	ReasonPasswordExpired    Reason = "password_expired"
+	ReasonMustChangePassword Reason = "must_change_password"
+	ReasonAccountExpired     Reason = "account_expired"
+	ReasonLogonRestricted    Reason = "logon_restricted" // logon hours or workstation
+	// ReasonDirectoryLocked is the directory's own lockout (AD 775, OpenLDAP
+	// ppolicy). AD reports it whatever the password, so its reply is the
+	// generic failure.
+	ReasonDirectoryLocked Reason = "directory_locked"
+
+	// Group policy.
+	ReasonGroupDenied        Reason = "group_denied"          // member of a deny group
+	ReasonNotInRequiredGroup Reason = "not_in_required_group" // in no require group
+	ReasonMFAExempt          Reason = "mfa_exempt"            // accepted on the password: exempt group
+	ReasonMFANotRequired     Reason = "mfa_not_required"      // accepted on the password: MFA only for some groups
+)
+
+// Public messages for the directory's explained denials. Each follows a
+// correct password (the directory checks it first), so it reveals nothing
+// to someone who does not already hold the password.
+const (
+	MsgPasswordExpired    = "Your password has expired: change it, then log in again"
+	MsgMustChangePassword = "You must change your password before you can log in"
+	MsgAccountDisabled    = "Your account is disabled"
+	MsgAccountExpired     = "Your account has expired"
+	MsgLogonRestricted    = "Your account may not log in at this time or from here"
+	MsgNotAllowed         = "Your account is not allowed to log in here"
 )
 
 // Decision is the engine's answer. Message is public (Reply-Message); Reason
@@ -77,20 +105,56 @@ type Decision struct {
 	User    string // normalised user name
 	Factor  string // factor that decided, e.g. "totp"
 	State   []byte // Access-Challenge State (later issues)
+	// Attributes are the reply attributes policy grants an Accept (from
+	// group membership), in order; empty for any other outcome.
+	Attributes []Attribute
 	// Err is the internal cause of an internal_error or
 	// directory_unavailable decision, for the operator's log only: never
 	// sent, never audited (it may name files or records).
 	Err error
 }
 
+// Attribute is a reply attribute granted by policy, already in its wire
+// form so that encoding a reply costs no lookup: for RADIUS, Type is the
+// attribute type (26 for a vendor-specific attribute) and Data its value
+// octets (for type 26: vendor id, vendor type, length and value). Name and
+// Value are its human spelling, for logs and `radiusmfa ldap test`.
+type Attribute struct {
+	Name  string
+	Value string
+	Type  byte
+	Data  []byte
+}
+
 // Identity is a user as the primary authenticator knows them.
 type Identity struct {
-	Name   string
-	DN     string
-	Groups []string
+	Name string
+	DN   string
+	// Groups are the names (cn) of every group the user is in, nested
+	// membership included; GroupDNs are the same groups' DNs when known.
+	Groups   []string
+	GroupDNs []string
+	// Profile is the contact data the directory holds for the user; the
+	// engine keeps it in the store for later factors.
+	Profile store.Profile
 	// Disabled is set, with ok=false, for a known account an administrator
 	// disabled; it only refines the logged Reason, never the reply.
 	Disabled bool
+	// Reason and Message refine a denial (ok=false) that the directory
+	// explained after the password was found right (an expired password, a
+	// disabled account): Reason is logged, Message (when set) replaces the
+	// generic failure in the reply. A directory must never set them for a
+	// wrong password or an unknown user.
+	Reason  Reason
+	Message string
+}
+
+// NameNormalizer is an optional interface of an Authenticator that accepts
+// several spellings of one user name (DOMAIN\user, user@realm): the engine
+// asks it for the canonical name before it reads any state, so lockout
+// counters and enrollments belong to the user, not to the spelling.
+type NameNormalizer interface {
+	NormalizeName(name string) string
 }
 
 // Authenticator checks a primary password. "Denied" is a value (ok=false);

@@ -14,6 +14,9 @@ import (
 // attempt reads once (LoginState) and writes only what its outcome changes.
 type EngineStore interface {
 	LoginState(ctx context.Context, user string) (store.LoginState, error)
+	// CreateUser and UpdateUser keep the profile a directory returned.
+	CreateUser(ctx context.Context, u store.User) error
+	UpdateUser(ctx context.Context, name string, fn func(*store.User) error) error
 	RecordFailure(ctx context.Context, user string, at time.Time, p store.LockoutPolicy) (store.Lockout, error)
 	ClearFailures(ctx context.Context, user string) error
 }
@@ -26,6 +29,14 @@ type Policy struct {
 	AllowUnenrolled bool
 	EnrollMessage   string
 	Lockout         store.LockoutPolicy
+	// Groups is the group policy of every client without one of its own
+	// in ClientGroups (keyed by client name).
+	Groups       GroupPolicy
+	ClientGroups map[string]GroupPolicy
+	// Directory names the external directory whose users' profiles the
+	// engine keeps in the store ("ldap"); "" when the users live in the
+	// store (the built-in directory).
+	Directory string
 }
 
 // Public messages. Every credential failure shares one message, so a reply
@@ -80,6 +91,11 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	if !ok {
 		return Decision{Outcome: Reject, Reason: ReasonInvalidRequest, Message: MsgInvalid}
 	}
+	if nn, has := e.primary.(NameNormalizer); has {
+		if name, ok = NormalizeUserName(nn.NormalizeName(name)); !ok {
+			return Decision{Outcome: Reject, Reason: ReasonInvalidRequest, Message: MsgInvalid}
+		}
+	}
 	password, code := SplitPasscode(r.Password, e.policy.Delimiter)
 	d := Decision{User: name}
 	if password == "" {
@@ -114,16 +130,79 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		return d
 	}
 	if !ok {
-		if id.Disabled {
+		switch {
+		case id.Disabled:
 			return e.fail(ctx, d, ReasonAccountDisabled)
+		case id.Reason != "":
+			d = e.fail(ctx, d, id.Reason)
+			if id.Message != "" && d.Message == e.failMsg {
+				d.Message = id.Message
+			}
+			return d
 		}
 		return e.fail(ctx, d, ReasonBadCredentials)
 	}
-	d = e.secondFactor(ctx, d, code, st)
+	pol := e.PolicyFor(r.Client)
+	res := pol.Evaluate(id)
+	if !res.Allowed {
+		// Not a guess (the password was right), so not counted.
+		d.Outcome, d.Reason, d.Message = Reject, res.Reason, MsgNotAllowed
+		return d
+	}
+	profileErr := e.keepProfile(ctx, name, id, st)
+	if res.MFARequired {
+		d = e.secondFactor(ctx, d, code, st)
+	} else {
+		d = e.accept(ctx, d, "", res.Reason, st.LockoutFound)
+	}
 	if d.Outcome == Accept {
+		d.Attributes = res.Attributes
+		if d.Err == nil && profileErr != nil {
+			d.Err = profileErr
+		}
 		e.upgradePassword(ctx, st.User, password)
 	}
 	return d
+}
+
+// PolicyFor returns the group policy that applies to logins through the
+// named RADIUS client.
+func (e *Engine) PolicyFor(client string) *GroupPolicy {
+	if p, ok := e.policy.ClientGroups[client]; ok {
+		return &p
+	}
+	return &e.policy.Groups
+}
+
+// keepProfile stores what an external directory says of the user (contact
+// details for later factors) when it differs from the record, creating the
+// record on a first login. It writes nothing in the common case; a failure
+// is reported, never turned into a reject.
+func (e *Engine) keepProfile(ctx context.Context, name string, id Identity, st store.LoginState) error {
+	if e.policy.Directory == "" {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if !st.UserFound {
+		now := e.now()
+		err := e.store.CreateUser(ctx, store.User{Name: name, Directory: e.policy.Directory,
+			Profile: id.Profile, CreatedAt: now, UpdatedAt: now})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("keeping the directory profile: %w", err)
+		}
+		return nil
+	}
+	if st.User.Profile == id.Profile {
+		return nil
+	}
+	err := e.store.UpdateUser(ctx, name, func(u *store.User) error {
+		u.Profile, u.UpdatedAt = id.Profile, e.now()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("keeping the directory profile: %w", err)
+	}
+	return nil
 }
 
 // upgradePassword lets a directory re-hash a stored password whose cost is

@@ -55,6 +55,7 @@ type memStore struct {
 	locks    map[string]store.Lockout
 	reads    int // LoginState calls
 	clears   int // ClearFailures calls
+	writes   int // CreateUser and UpdateUser calls
 }
 
 func (m *memStore) LoginState(_ context.Context, u string) (store.LoginState, error) {
@@ -71,6 +72,33 @@ func (m *memStore) RecordFailure(_ context.Context, u string, at time.Time, p st
 	defer m.mu.Unlock()
 	m.locks[u] = p.Count(m.locks[u], at)
 	return m.locks[u], nil
+}
+func (m *memStore) CreateUser(_ context.Context, u store.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.users == nil {
+		m.users = map[string]store.User{}
+	}
+	if _, ok := m.users[u.Name]; ok {
+		return store.ErrExists
+	}
+	m.users[u.Name] = u
+	m.writes++
+	return nil
+}
+func (m *memStore) UpdateUser(_ context.Context, name string, fn func(*store.User) error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.users[name]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if err := fn(&u); err != nil {
+		return err
+	}
+	m.users[name] = u
+	m.writes++
+	return nil
 }
 func (m *memStore) ClearFailures(_ context.Context, u string) error {
 	m.mu.Lock()

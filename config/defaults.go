@@ -28,6 +28,7 @@ func Default() *Config {
 			UnknownClientLogInterval: time.Minute,
 		},
 		Auth: AuthConfig{
+			Directory:          "builtin",
 			Delimiter:          ",",
 			EnrollmentRequired: "reject",
 			EnrollMessage:      "Two-factor enrollment required: contact your administrator",
@@ -37,8 +38,20 @@ func Default() *Config {
 		LocalDir: LocalDirConfig{
 			Argon2: Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 		},
-		Audit: AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
-		Ops:   OpsConfig{Listen: "127.0.0.1:9812"},
+		LDAP: LDAPConfig{
+			Type:     "openldap",
+			Timeout:  5 * time.Second,
+			Backoff:  30 * time.Second,
+			PoolSize: 16,
+			Scope:    "sub",
+			Username: LDAPUsernameConfig{StripDomain: true},
+			Groups:   LDAPGroupsConfig{NameAttribute: "cn", Nested: true, PrimaryGroup: true},
+			Profile: LDAPAttributesConfig{Mail: "mail", Phone: []string{"mobile", "telephoneNumber"},
+				DisplayName: "displayName"},
+		},
+		Policy: PolicyConfig{MFA: "all"},
+		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
+		Ops:    OpsConfig{Listen: "127.0.0.1:9812"},
 	}
 }
 
@@ -82,6 +95,16 @@ func (c *Config) resolve() []error {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	c.Auth.EnrollmentRequired = strings.ToLower(c.Auth.EnrollmentRequired)
+	c.Auth.Directory = strings.ToLower(c.Auth.Directory)
+	c.LDAP.Type = strings.ToLower(c.LDAP.Type)
+	c.LDAP.Scope = strings.ToLower(c.LDAP.Scope)
+	c.Policy.MFA = strings.ToLower(c.Policy.MFA)
+	for i := range c.Policies {
+		if c.Policies[i].MFA == "" {
+			c.Policies[i].MFA = "all"
+		}
+		c.Policies[i].MFA = strings.ToLower(c.Policies[i].MFA)
+	}
 	c.TOTP.Algorithm = strings.ToUpper(c.TOTP.Algorithm)
 
 	for i := range c.Radius.Clients {

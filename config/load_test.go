@@ -86,6 +86,7 @@ func TestLoadDefaults(t *testing.T) {
 			}},
 		},
 		Auth: AuthConfig{
+			Directory:          "builtin",
 			Delimiter:          ",",
 			EnrollmentRequired: "reject",
 			EnrollMessage:      "Two-factor enrollment required: contact your administrator",
@@ -96,9 +97,17 @@ func TestLoadDefaults(t *testing.T) {
 			Argon2:              Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 			MaxConcurrentHashes: 2 * runtime.NumCPU(),
 		},
-		Audit: AuditConfig{MaxRecords: 100000, MaxAge: 2160 * time.Hour},
-		Ops:   OpsConfig{Listen: "127.0.0.1:9812"},
-		Admin: AdminConfig{Socket: filepath.Join("var", "admin.sock")},
+		LDAP: LDAPConfig{
+			Type: "openldap", Timeout: 5 * time.Second, Backoff: 30 * time.Second, PoolSize: 16, Scope: "sub",
+			Username: LDAPUsernameConfig{StripDomain: true},
+			Groups:   LDAPGroupsConfig{NameAttribute: "cn", Nested: true, PrimaryGroup: true},
+			Profile: LDAPAttributesConfig{Mail: "mail", Phone: []string{"mobile", "telephoneNumber"},
+				DisplayName: "displayName"},
+		},
+		Policy: PolicyConfig{MFA: "all"},
+		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 2160 * time.Hour},
+		Ops:    OpsConfig{Listen: "127.0.0.1:9812"},
+		Admin:  AdminConfig{Socket: filepath.Join("var", "admin.sock")},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

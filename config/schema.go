@@ -26,7 +26,7 @@ var boolStringKeys = map[string]bool{"require_message_authenticator": true}
 
 // hiddenKeys hold secrets: a message about one never shows its value, since
 // a mistyped secret is still most of the secret and messages end up in logs.
-var hiddenKeys = map[string]bool{"secret": true}
+var hiddenKeys = map[string]bool{"secret": true, "bind_password": true}
 
 // leaf is one settable key: a scalar, a list, or the list of clients.
 type leaf struct {

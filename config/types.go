@@ -13,6 +13,11 @@ type Config struct {
 	Auth     AuthConfig     `mapstructure:"auth"`
 	TOTP     TOTPConfig     `mapstructure:"totp"`
 	LocalDir LocalDirConfig `mapstructure:"localdir"`
+	LDAP     LDAPConfig     `mapstructure:"ldap"`
+	// Policy is the group policy of every client without one of its own;
+	// Policies are named policies a client picks with its policy key.
+	Policy   PolicyConfig   `mapstructure:"policy"`
+	Policies []PolicyConfig `mapstructure:"policies"`
 	Audit    AuditConfig    `mapstructure:"audit"`
 	Ops      OpsConfig      `mapstructure:"ops"`
 	Admin    AdminConfig    `mapstructure:"admin"`
@@ -50,9 +55,14 @@ type ClientConfig struct {
 	SecretFile string `mapstructure:"secret_file"`
 	// RequireMessageAuthenticator: "true" (default), "auto" or "false".
 	RequireMessageAuthenticator string `mapstructure:"require_message_authenticator"`
+	// Policy names an entry of policies to use instead of the global policy.
+	Policy string `mapstructure:"policy"`
 }
 
 type AuthConfig struct {
+	// Directory checks passwords: "builtin" (default; users kept by
+	// radiusmfa) or "ldap" (the ldap section: OpenLDAP or Active Directory).
+	Directory          string        `mapstructure:"directory"`
 	Delimiter          string        `mapstructure:"delimiter"`           // default ","
 	EnrollmentRequired string        `mapstructure:"enrollment_required"` // "reject" (default) or "allow"
 	EnrollMessage      string        `mapstructure:"enroll_message"`      // Reply-Message for a user with no factor
@@ -95,4 +105,85 @@ type OpsConfig struct {
 
 type AdminConfig struct {
 	Socket string `mapstructure:"socket"` // default <data_dir>/admin.sock
+}
+
+// LDAPConfig is the directory used when auth.directory is "ldap".
+type LDAPConfig struct {
+	Type           string        `mapstructure:"type"`    // "openldap" (default) or "ad"
+	Servers        []string      `mapstructure:"servers"` // ldap:// or ldaps:// URLs, tried in order
+	RoundRobin     bool          `mapstructure:"round_robin"`
+	Timeout        time.Duration `mapstructure:"timeout"` // per network step, default 5s
+	Backoff        time.Duration `mapstructure:"backoff"` // a failed server is skipped this long, default 30s
+	StartTLS       bool          `mapstructure:"start_tls"`
+	AllowPlaintext bool          `mapstructure:"allow_plaintext"`
+	TLS            LDAPTLSConfig `mapstructure:"tls"`
+	PoolSize       int           `mapstructure:"pool_size"` // connections per server and use, default 16
+
+	BindDN           string `mapstructure:"bind_dn"`
+	BindPassword     string `mapstructure:"bind_password"`
+	BindPasswordFile string `mapstructure:"bind_password_file"`
+	BindTemplate     string `mapstructure:"bind_template"` // direct bind without a service account
+
+	BaseDN            string `mapstructure:"base_dn"`
+	Scope             string `mapstructure:"scope"`       // sub (default), one, base
+	UserFilter        string `mapstructure:"user_filter"` // default by type
+	UsernameAttribute string `mapstructure:"username_attribute"`
+
+	Username LDAPUsernameConfig   `mapstructure:"username"`
+	Groups   LDAPGroupsConfig     `mapstructure:"groups"`
+	Profile  LDAPAttributesConfig `mapstructure:"attributes"`
+}
+
+type LDAPTLSConfig struct {
+	CAFile     string `mapstructure:"ca_file"`
+	ServerName string `mapstructure:"server_name"`
+	CertFile   string `mapstructure:"cert_file"`
+	KeyFile    string `mapstructure:"key_file"`
+}
+
+type LDAPUsernameConfig struct {
+	StripDomain bool     `mapstructure:"strip_domain"` // DOMAIN\user → user (default true)
+	Domains     []string `mapstructure:"domains"`      // only these domains (default: any)
+	StripRealm  bool     `mapstructure:"strip_realm"`  // user@realm → user
+	Realms      []string `mapstructure:"realms"`       // only these realms (default: any)
+}
+
+type LDAPGroupsConfig struct {
+	Attribute     string `mapstructure:"attribute"`      // group DNs on the user entry (memberOf)
+	BaseDN        string `mapstructure:"base_dn"`        // default: ldap.base_dn
+	Filter        string `mapstructure:"filter"`         // default by type; {dn}, {username}
+	NameAttribute string `mapstructure:"name_attribute"` // default cn
+	Nested        bool   `mapstructure:"nested"`         // default true
+	PrimaryGroup  bool   `mapstructure:"primary_group"`  // AD primaryGroupID (default true)
+}
+
+type LDAPAttributesConfig struct {
+	Mail        string   `mapstructure:"mail"`         // default mail
+	Phone       []string `mapstructure:"phone"`        // default [mobile, telephoneNumber]
+	DisplayName string   `mapstructure:"display_name"` // default displayName
+}
+
+// PolicyConfig is a group policy: who may log in, who needs a second
+// factor, and the reply attributes of an Accept.
+type PolicyConfig struct {
+	Name              string            `mapstructure:"name"` // policies entries only
+	RequireGroups     []string          `mapstructure:"require_groups"`
+	DenyGroups        []string          `mapstructure:"deny_groups"`
+	MFA               string            `mapstructure:"mfa"` // "all" (default) or "groups"
+	MFARequiredGroups []string          `mapstructure:"mfa_required_groups"`
+	MFAExemptGroups   []string          `mapstructure:"mfa_exempt_groups"`
+	Reply             []ReplyRuleConfig `mapstructure:"reply"`
+}
+
+// ReplyRuleConfig adds attributes to the Accept of members of any of
+// Groups (of everyone when empty); Final stops at the first match.
+type ReplyRuleConfig struct {
+	Groups     []string          `mapstructure:"groups"`
+	Attributes []AttributeConfig `mapstructure:"attributes"`
+	Final      bool              `mapstructure:"final"`
+}
+
+type AttributeConfig struct {
+	Name  string `mapstructure:"name"`
+	Value string `mapstructure:"value"`
 }

@@ -46,6 +46,8 @@ func (c *Config) validate() []error {
 	c.validateAuth(&p)
 	c.validateTOTP(&p)
 	c.validateLocalDir(&p)
+	c.validateLDAP(&p)
+	c.validatePolicies(&p)
 	return p.errs
 }
 
@@ -208,6 +210,9 @@ func (c *Config) warnings() []string {
 	}
 	if c.Auth.Lockout.Threshold == 0 {
 		w = append(w, "auth.lockout.threshold: 0 disables lockout, so online password and code guessing is not slowed")
+	}
+	if c.Auth.Directory == "ldap" && c.LDAP.AllowPlaintext {
+		w = append(w, "ldap.allow_plaintext: passwords may cross the network to the directory in clear")
 	}
 	if c.LocalDir.Argon2.MemoryKiB < owaspArgon2MemoryKiB {
 		w = append(w, fmt.Sprintf("localdir.argon2.memory_kib: %d is below OWASP's minimum of %d for Argon2id",

@@ -40,7 +40,7 @@ func (s *Server) serveStatus(r *request, pkt *radius.Packet) {
 	if r.l.kind == portAcct {
 		code = radius.CodeAccountingResponse
 	}
-	if err := s.reply(r, code, "", nil, pkt.Attributes); err != nil {
+	if err := s.reply(r, code, "", nil, nil, pkt.Attributes); err != nil {
 		s.log.Error("radius reply not sent", slog.String("client", r.client.name), slog.Any("err", err))
 	}
 }
@@ -63,7 +63,7 @@ func (s *Server) serveAccess(r *request, pkt *radius.Packet) {
 	if d.Outcome == auth.Drop {
 		s.cache.forget(r.key)
 	} else {
-		replyErr = s.reply(r, replyCode(d.Outcome), d.Message, d.State, pkt.Attributes)
+		replyErr = s.reply(r, replyCode(d.Outcome), d.Message, d.State, d.Attributes, pkt.Attributes)
 	}
 	s.recordDecision(r, &req, &d, invalid, replyErr)
 }

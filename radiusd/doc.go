@@ -6,6 +6,11 @@
 // an auth.Decision into a signed reply. It uses layeh.com/radius only as a
 // packet codec; the serving loop is its own so that the hot path stays lean.
 //
+// An Access-Accept also carries the reply attributes the decision grants
+// (Class, Filter-Id, vendor roles and groups), which ParseAttribute builds
+// from configuration through layeh's dictionaries: rfc2865, layeh's vendor
+// packages, and ours generated under radiusd/vendors.
+//
 // A datagram goes through two stages. The socket's read goroutine does the
 // cheap, bounded work: client lookup, header and attribute-structure checks,
 // authenticator checks, the reply-cache lookup and the in-flight semaphore.
@@ -16,6 +21,7 @@
 // Invariants (each has a TestInvariant… test):
 //   - Every reply to an Access-Request or Status-Server carries a valid
 //     Message-Authenticator as its first attribute.
+//   - Granted attributes are sent in an Access-Accept only.
 //   - A retransmitted request never runs the Decider twice.
 //   - An Access-Request carrying Proxy-State needs a Message-Authenticator.
 //   - No password, State or secret is logged or audited.

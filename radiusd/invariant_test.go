@@ -111,3 +111,62 @@ func TestInvariantNoSecretLogged(t *testing.T) {
 		}
 	}
 }
+
+// Invariant: granted attributes are sent in an Access-Accept only, never in
+// a Reject or Challenge, whatever the decision carries (see encodeReply). A
+// retransmitted Accept gets them again from the reply cache.
+func TestInvariantGrantedAttributesOnlyOnAccept(t *testing.T) {
+	attrs := mustAttributes(t, grantedPairs...)
+	dec := &fakeDecider{fn: func(_ context.Context, r auth.Request) auth.Decision {
+		d := auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonBadCredentials, Message: "No", Attributes: attrs}
+		switch r.UserName {
+		case "accept":
+			d.Outcome, d.Reason, d.Message = auth.Accept, auth.ReasonOK, "Welcome"
+		case "challenge":
+			d.Outcome, d.Reason, d.Message, d.State = auth.Challenge, auth.ReasonPasscodeRequired, "Code?", []byte("s")
+		}
+		return d
+	}}
+	ts := startServer(t, nil, dec)
+	for _, tc := range []struct {
+		user string
+		code radius.Code
+	}{
+		{"accept", radius.CodeAccessAccept},
+		{"reject", radius.CodeAccessReject},
+		{"challenge", radius.CodeAccessChallenge},
+	} {
+		t.Run(tc.user, func(t *testing.T) {
+			c := dial(t, ts.authAddr)
+			b := encode(t, newRequest(tc.user), true)
+			c.Send(b)
+			raw := receive(t, c)
+			if err := radiustest.VerifyResponse(raw, b[4:20], []byte(testSecret)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := radius.Parse(raw, []byte(testSecret))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Code != tc.code {
+				t.Fatalf("code %v, want %v", p.Code, tc.code)
+			}
+			if tc.code == radius.CodeAccessAccept {
+				checkGranted(t, p)
+				c.Send(b) // a retransmission: the cached bytes, attributes included
+				if again := receive(t, c); !bytes.Equal(again, raw) {
+					t.Errorf("replayed Accept differs:\n%x\n%x", again, raw)
+				}
+				return
+			}
+			for _, a := range p.Attributes {
+				if a.Type == rfc2865.VendorSpecific_Type || a.Type == rfc2865.Class_Type {
+					t.Errorf("%v carries attribute %d: %q", p.Code, a.Type, a.Attribute)
+				}
+			}
+		})
+	}
+	if n := dec.calls.Load(); n != 3 {
+		t.Errorf("Decide called %d times, want 3 (the retransmission is answered from the cache)", n)
+	}
+}

@@ -180,7 +180,7 @@ func TestEncodeReplySignedPerRFC(t *testing.T) {
 	reqAuth := bytes.Repeat([]byte{0xab}, 16)
 	proxy := radius.Attributes{{Type: 33, Attribute: radius.Attribute("p1")}}
 	reqHdr := append([]byte{1, 7, 0, 20}, reqAuth...)
-	b, err := encodeReply(h, radius.CodeAccessChallenge, reqHdr, "hi", []byte("st"), proxy)
+	b, err := encodeReply(h, radius.CodeAccessChallenge, reqHdr, "hi", []byte("st"), nil, proxy)
 	if err != nil {
 		t.Fatal(err)
 	}

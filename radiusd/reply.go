@@ -30,6 +30,7 @@ var unanswered = []byte{}
 var (
 	errReplyTooLarge = errors.New("radiusd: reply longer than 4096 octets")
 	errStateTooLarge = errors.New("radiusd: State longer than 253 octets")
+	errBadAttribute  = errors.New("radiusd: granted attribute not encodable (empty, over 253 octets, or of a type the reply writes itself)")
 )
 
 // replyCode maps an outcome to its reply code. An outcome this adapter does
@@ -50,9 +51,9 @@ func replyCode(o auth.Outcome) radius.Code {
 // with nothing, not forgotten: the failure would repeat, and a
 // retransmission must not run the Decider again (a second run could even
 // decide differently, e.g. a one-time code already used).
-func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, req radius.Attributes) error {
+func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, attrs []auth.Attribute, req radius.Attributes) error {
 	h := r.client.getHasher()
-	b, err := encodeReply(h, code, r.buf[:headerLen], msg, state, req)
+	b, err := encodeReply(h, code, r.buf[:headerLen], msg, state, attrs, req)
 	r.client.putHasher(h)
 	if err != nil {
 		if r.typ != typeStatus {
@@ -73,10 +74,10 @@ func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, r
 // encodeReply builds the signed reply to the request whose header is reqHdr,
 // in one allocation (the slice the reply cache keeps): Message-Authenticator
 // first, then Reply-Message (cut to maxReplyMessage octets, split into
-// 253-octet attributes), State, and the
-// request's Proxy-State attributes in order (RFC 2865 §5.33). It writes its
-// own attributes rather than going through radius.Packet so that no
-// per-attribute allocation is needed.
+// 253-octet attributes), State, on an Access-Accept the granted attributes
+// attrs in order, and the request's Proxy-State attributes in order
+// (RFC 2865 §5.33). It writes its own attributes rather than going through
+// radius.Packet so that no per-attribute allocation is needed.
 //
 // Invariant: every reply to an Access-Request or Status-Server carries a
 // valid Message-Authenticator as its first attribute
@@ -85,13 +86,26 @@ func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, r
 // disagree on how one would be computed (FreeRADIUS zeroes the
 // authenticator field, RFC 5997 uses the request's), so adding one could
 // only make a client discard the response.
-func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state []byte, req radius.Attributes) ([]byte, error) {
+//
+// Invariant: granted attributes are sent in an Access-Accept only, never in
+// a Reject or Challenge, whatever the decision carries
+// (TestInvariantGrantedAttributesOnlyOnAccept).
+func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state []byte, attrs []auth.Attribute, req radius.Attributes) ([]byte, error) {
 	if len(state) > maxAttrValue {
 		return nil, errStateTooLarge
+	}
+	if code != radius.CodeAccessAccept {
+		attrs = nil
 	}
 	withMA := radius.Code(reqHdr[0]) != radius.CodeAccountingRequest
 	msg = cutUTF8(msg, maxReplyMessage)
 	size := headerLen + maAttrLen + len(msg) + 2*(len(msg)/(maxAttrValue-3)+1) + 2 + len(state)
+	for _, a := range attrs {
+		if !grantableWire(a) {
+			return nil, errBadAttribute
+		}
+		size += 2 + len(a.Data)
+	}
 	for _, a := range req {
 		if a.Type == rfc2865.ProxyState_Type {
 			size += 2 + len(a.Attribute)
@@ -108,6 +122,9 @@ func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state [
 	if len(state) > 0 {
 		b = appendAttr(b, byte(rfc2865.State_Type), state)
 	}
+	for _, a := range attrs {
+		b = appendAttr(b, a.Type, a.Data)
+	}
 	for _, a := range req {
 		if a.Type == rfc2865.ProxyState_Type {
 			b = appendAttr(b, typeProxyState, a.Attribute)
@@ -123,6 +140,18 @@ func encodeReply(h *hasher, code radius.Code, reqHdr []byte, msg string, state [
 		h.responseAuthenticator(b)
 	}
 	return b, nil
+}
+
+// grantableWire reports whether a can be written as granted: a value of 1
+// to 253 octets, and not a type the reply writes itself. ParseAttribute
+// never builds another; this keeps a malformed Decision from producing a
+// malformed or contradictory packet.
+func grantableWire(a auth.Attribute) bool {
+	switch a.Type {
+	case 0, byte(rfc2865.ReplyMessage_Type), byte(rfc2865.State_Type), typeProxyState, typeMessageAuthenticator:
+		return false
+	}
+	return len(a.Data) > 0 && len(a.Data) <= maxAttrValue
 }
 
 func appendAttr[T ~[]byte | ~string](b []byte, typ byte, v T) []byte {

@@ -29,6 +29,20 @@ type User struct {
 	Disabled     bool      `json:"disabled,omitempty"` // set by `user lock`; cleared by `user unlock`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	// Directory names where the user's password lives: "" for the built-in
+	// directory, "ldap" for a user of an LDAP or Active Directory server
+	// (whose record holds no password hash).
+	Directory string `json:"directory,omitempty"`
+	// Profile is what the directory said of the user at the last login:
+	// where later factors (SMS, voice, email) can reach them.
+	Profile Profile `json:"profile,omitzero"`
+}
+
+// Profile holds the contact details read from a directory at login.
+type Profile struct {
+	DisplayName string `json:"display_name,omitempty"`
+	Mail        string `json:"mail,omitempty"`
+	Phone       string `json:"phone,omitempty"`
 }
 
 // Enrollment is one second-factor device of a user.

@@ -41,6 +41,8 @@ commands:
   check-config                  validate the configuration and exit
   user add|passwd|del|list|lock|unlock NAME
   totp enroll|list|remove USER  authenticator apps (TOTP)
+  ldap check                    test every directory server: connection, TLS, service account
+  ldap test USER [--client C]   bind as USER (password on stdin), show DN, groups, policy, reply attributes
   audit tail [-n N]             recent decisions and admin actions
   bench                         load-test a running server over RADIUS
   version                       print the version
@@ -68,6 +70,8 @@ func (c *cli) run(args []string) int {
 		err = c.totp(args[1:])
 	case "audit":
 		err = c.audit(args[1:])
+	case "ldap":
+		err = c.ldap(args[1:])
 	case "bench":
 		err = c.bench(args[1:])
 	case "version":

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"radiusmfa/ldapauth"
 )
 
 func (c *cli) checkConfig(args []string) error {
@@ -17,6 +19,18 @@ func (c *cli) checkConfig(args []string) error {
 	}
 	if _, err := radiusConfig(cfg.Radius); err != nil {
 		return err
+	}
+	if _, _, err := groupPolicies(cfg); err != nil {
+		return err
+	}
+	if cfg.Auth.Directory == directoryLDAP {
+		// Checks filters, templates and TLS files; connects to nothing
+		// (`radiusmfa ldap check` does).
+		d, err := ldapauth.New(ldapConfig(cfg.LDAP), nil, nil)
+		if err != nil {
+			return err
+		}
+		d.Close()
 	}
 	fmt.Fprintf(c.stdout, "configuration OK: %d RADIUS client(s), listening on %v, data in %s\n",
 		len(cfg.Radius.Clients), cfg.Radius.Listen, cfg.DataDir)

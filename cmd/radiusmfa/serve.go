@@ -21,11 +21,7 @@ import (
 
 	"radiusmfa/admin"
 	"radiusmfa/audit"
-	"radiusmfa/auth"
-	"radiusmfa/auth/localdir"
 	"radiusmfa/config"
-	"radiusmfa/factors"
-	"radiusmfa/factors/totp"
 	"radiusmfa/radiusd"
 	"radiusmfa/store"
 )
@@ -61,20 +57,15 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	auditw := audit.NewWriter(st, log, reg)
 	defer auditw.Close()
 
-	a := cfg.LocalDir.Argon2
-	dir, err := localdir.New(st, localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
-		cfg.LocalDir.MaxConcurrentHashes)
+	primary, directory, closeDir, err := primaryDirectory(cfg, st, log, reg)
 	if err != nil {
 		return err
 	}
-	engine := auth.NewEngine(dir, st,
-		[]factors.Factor{totp.New(st, totp.Options{Skew: cfg.TOTP.Skew})},
-		auth.Policy{
-			Delimiter:       cfg.Auth.Delimiter,
-			AllowUnenrolled: cfg.Auth.EnrollmentRequired == "allow",
-			EnrollMessage:   cfg.Auth.EnrollMessage,
-			Lockout:         store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
-		}, nil)
+	defer closeDir()
+	engine, err := newEngine(cfg, st, primary, directory)
+	if err != nil {
+		return err
+	}
 
 	rcfg, err := radiusConfig(cfg.Radius)
 	if err != nil {
@@ -119,7 +110,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 
 	log.Info("radiusmfa ready", "version", version, "auth", addrList(srv.AuthAddrs()),
 		"accounting", addrList(srv.AcctAddrs()), "ops", ops.Addr(), "admin_socket", cfg.Admin.Socket,
-		"store", cfg.Store.Path)
+		"store", cfg.Store.Path, "directory", cfg.Auth.Directory)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	select {

@@ -101,12 +101,18 @@ func (c *cli) user(args []string) error {
 // readPassword prompts twice without echo on a terminal, or reads one line
 // from standard input otherwise (for scripts: echo pw | radiusmfa user add).
 func (c *cli) readPassword() (string, error) {
+	return c.promptPassword(true)
+}
+
+// promptPassword prompts without echo on a terminal (twice when confirm is
+// set), or reads one line from standard input.
+func (c *cli) promptPassword(confirm bool) (string, error) {
 	if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(c.stderr, "Password: ")
 		a, err := term.ReadPassword(int(f.Fd()))
 		fmt.Fprintln(c.stderr)
-		if err != nil {
-			return "", err
+		if err != nil || !confirm {
+			return string(a), err
 		}
 		fmt.Fprint(c.stderr, "Again: ")
 		b, err := term.ReadPassword(int(f.Fd()))

@@ -37,7 +37,8 @@ type enrollmentRecordV2 struct {
 }
 
 // binaryRecords is migration 3: it rewrites every user and enrollment record
-// from JSON into the binary layouts of records.go. Sealed secrets are carried
+// from JSON into the binary layouts of records.go (users in format 0x01, the
+// layout of version 3; migration 4 moves them on). Sealed secrets are carried
 // over as stored bytes; their binding to (user, id) is unchanged because the
 // keys are. A time outside the storable range fails the migration, naming the
 // record, and leaves the file at version 2.
@@ -76,7 +77,7 @@ func userV2ToBinary(key, v []byte) ([]byte, error) {
 	if old.Name != string(key) {
 		return nil, fmt.Errorf("record names user %q", old.Name)
 	}
-	return encodeUser(store.User{
+	return encodeUserFormat1(store.User{
 		Name: old.Name, PasswordHash: old.PasswordHash, Roles: old.Roles, Disabled: old.Disabled,
 		CreatedAt: old.CreatedAt, UpdatedAt: old.UpdatedAt,
 	})

@@ -155,12 +155,13 @@ func TestSchemaMigratesVersion2Records(t *testing.T) {
 		t.Errorf("audit after migration: %+v, %v", recs, err)
 	}
 
-	// Every record is now binary; nothing is left as JSON.
+	// Every record is now binary, users in the layout of version 4 (migration 4
+	// ran after this one); nothing is left as JSON.
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		for _, b := range []struct {
 			name   []byte
 			format byte
-		}{{bucketUsers, userFormat1}, {bucketEnrollments, enrollmentFormat1}} {
+		}{{bucketUsers, userFormat2}, {bucketEnrollments, enrollmentFormat1}} {
 			err := tx.Bucket(b.name).ForEach(func(k, v []byte) error {
 				if len(v) == 0 || v[0] != b.format {
 					t.Errorf("%s record %q not in format %#02x: %q", b.name, k, b.format, v)
@@ -178,8 +179,8 @@ func TestSchemaMigratesVersion2Records(t *testing.T) {
 	}
 	checkCountersMatchEnrollments(t, db)
 	_ = db.Close()
-	if v := storedVersion(t, path); v != 3 {
-		t.Errorf("migrated to %d, want 3", v)
+	if v := storedVersion(t, path); v != schemaVersion() {
+		t.Errorf("migrated to %d, want %d", v, schemaVersion())
 	}
 }
 
@@ -256,7 +257,7 @@ func TestRawRecordsHoldNoJSON(t *testing.T) {
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		u := tx.Bucket(bucketUsers).Get([]byte("alice"))
 		rec := tx.Bucket(bucketEnrollments).Get(enrollmentKey("alice", "e1"))
-		if len(u) == 0 || u[0] != userFormat1 || bytes.Contains(u, []byte(`"`)) {
+		if len(u) == 0 || u[0] != userFormat2 || bytes.Contains(u, []byte(`"`)) {
 			t.Errorf("user record %q", u)
 		}
 		r, err := decodeEnrollmentRecord(rec)

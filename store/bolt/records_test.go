@@ -23,20 +23,37 @@ var goldenTime = time.Unix(0, 1e18).UTC()
 func TestRecordLayoutsGolden(t *testing.T) {
 	u := store.User{Name: "alice", PasswordHash: "h", Roles: []string{"a", "bc"}, Disabled: true,
 		CreatedAt: goldenTime}
-	wantUser := "01" + "0168" + "02" + "0161" + "026263" + "01" + "0de0b6b3a7640000" + "0000000000000000"
+	userBody := "0168" + "02" + "0161" + "026263" + "01" + "0de0b6b3a7640000" + "0000000000000000"
+	wantUser1 := "01" + userBody // version 3, written by migration 3 alone
+	wantUser := "03" + userBody + "00" + "00" + "00" + "00"
+	ldap := u
+	ldap.PasswordHash, ldap.Directory = "", "ldap"
+	ldap.Profile = store.Profile{DisplayName: "Al", Mail: "a@x", Phone: "+1"}
+	wantLDAP := "03" + "00" + userBody[4:] + "046c646170" + "02416c" + "03614078" + "022b31"
 	rec := enrollmentRecord{Kind: "totp", Label: "phone", Digits: 6, Algorithm: "SHA1", Period: 30,
 		CreatedAt: goldenTime, SealedSecret: []byte{0xaa, 0xbb, 0xcc}}
 	wantRec := "02" + "04746f7470" + "0570686f6e65" + "0c" + "0453484131" + "3c" + "00" +
 		"0de0b6b3a7640000" + "03aabbcc"
 
-	got, err := encodeUser(u)
-	if err != nil || hex.EncodeToString(got) != wantUser {
-		t.Errorf("user encodes as %x, %v\n                want %s", got, err, wantUser)
+	for _, c := range []struct {
+		what   string
+		encode func(store.User) ([]byte, error)
+		u      store.User
+		want   string
+	}{
+		{"user", encodeUser, u, wantUser},
+		{"LDAP user", encodeUser, ldap, wantLDAP},
+		{"format 0x01 user", encodeUserFormat1, u, wantUser1},
+	} {
+		got, err := c.encode(c.u)
+		if err != nil || hex.EncodeToString(got) != c.want {
+			t.Errorf("%s encodes as %x, %v\n                want %s", c.what, got, err, c.want)
+		}
+		if back, err := decodeUser("alice", mustHex(t, c.want)); err != nil || !sameUser(back, c.u) {
+			t.Errorf("golden %s decodes as %+v, %v", c.what, back, err)
+		}
 	}
-	if back, err := decodeUser("alice", mustHex(t, wantUser)); err != nil || !sameUser(back, u) {
-		t.Errorf("golden user decodes as %+v, %v", back, err)
-	}
-	got, err = rec.encode()
+	got, err := rec.encode()
 	if err != nil || hex.EncodeToString(got) != wantRec {
 		t.Errorf("enrollment encodes as %x, %v\n                      want %s", got, err, wantRec)
 	}
@@ -84,6 +101,8 @@ func fillFields(t *testing.T, ptr any) {
 		switch {
 		case f.Type() == reflect.TypeFor[time.Time]():
 			f.Set(reflect.ValueOf(testTime.Add(time.Duration(i)*time.Hour + time.Duration(i))))
+		case f.Kind() == reflect.Struct: // such as store.Profile: fill its fields too
+			fillFields(t, f.Addr().Interface())
 		case f.Kind() == reflect.String:
 			f.SetString(name + " ✓")
 		case f.Kind() == reflect.Bool:
@@ -106,6 +125,10 @@ func compareFields(t *testing.T, what string, want, got any) {
 	for i := range w.NumField() {
 		name := w.Type().Field(i).Name
 		wf, gf := w.Field(i).Interface(), g.Field(i).Interface()
+		if _, isTime := wf.(time.Time); !isTime && w.Field(i).Kind() == reflect.Struct {
+			compareFields(t, what+"."+name, wf, gf)
+			continue
+		}
 		same := reflect.DeepEqual(wf, gf)
 		if wt, ok := wf.(time.Time); ok {
 			same = wt.Equal(gf.(time.Time))
@@ -127,6 +150,11 @@ func TestRecordRoundTrip(t *testing.T) {
 			CreatedAt: minStorableTime, UpdatedAt: maxStorableTime},
 		{Name: "zone", CreatedAt: time.Date(2030, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 7200))},
 		{Name: "many roles", Roles: slices.Repeat([]string{"r"}, 300)},
+		{Name: "ldap", Directory: "ldap", Roles: []string{"vpn"},
+			Profile: store.Profile{DisplayName: "Ålice Ünïcode", Mail: "alice@example.org", Phone: "+41 44 123 45 67"}},
+		{Name: "profile only", Profile: store.Profile{Phone: "+1"}},
+		{Name: "long profile", Directory: strings.Repeat("d", 200), Profile: store.Profile{
+			DisplayName: strings.Repeat("n", 300), Mail: strings.Repeat("m", 128), Phone: "\x00"}},
 	}
 	for _, u := range users {
 		val, err := encodeUser(u)
@@ -139,6 +167,24 @@ func TestRecordRoundTrip(t *testing.T) {
 		}
 		if again, _ := encodeUser(got); !bytes.Equal(again, val) {
 			t.Errorf("%s: re-encoding changed the bytes", u.Name)
+		}
+	}
+	// A version-3 record reads back and, written in its own layout again,
+	// gives the same bytes: format 0x01 has one encoding too.
+	for _, u := range users {
+		if u.Directory != "" || u.Profile != (store.Profile{}) {
+			continue
+		}
+		val, err := encodeUserFormat1(u)
+		if err != nil {
+			t.Fatalf("%s in format 0x01: %v", u.Name, err)
+		}
+		got, err := decodeUser(u.Name, val)
+		if err != nil || !sameUser(got, u) {
+			t.Errorf("%s in format 0x01: round trip gave %+v, %v", u.Name, got, err)
+		}
+		if again, _ := encodeUserFormat1(got); !bytes.Equal(again, val) {
+			t.Errorf("%s in format 0x01: re-encoding changed the bytes", u.Name)
 		}
 	}
 	recs := []enrollmentRecord{
@@ -168,6 +214,12 @@ func TestRecordRoundTrip(t *testing.T) {
 // lengths and counts, non-minimal varints, unknown flags and formats.
 func TestRecordDecodingStrict(t *testing.T) {
 	user, err := encodeUser(store.User{Name: "u", PasswordHash: "hash", Roles: []string{"r"},
+		CreatedAt: testTime, UpdatedAt: testTime, Directory: "ldap",
+		Profile: store.Profile{DisplayName: "U", Mail: "u@x", Phone: "+1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user1, err := encodeUserFormat1(store.User{Name: "u", PasswordHash: "hash", Roles: []string{"r"},
 		CreatedAt: testTime, UpdatedAt: testTime})
 	if err != nil {
 		t.Fatal(err)
@@ -185,21 +237,35 @@ func TestRecordDecodingStrict(t *testing.T) {
 		},
 	}
 	bad := map[string][][]byte{"user": {}, "enrollment": {}}
-	for i := range user {
-		bad["user"] = append(bad["user"], user[:i])
+	for _, v := range [][]byte{user, user1} {
+		for i := range v {
+			bad["user"] = append(bad["user"], v[:i])
+		}
 	}
+	// Each layout with the other's length: format 0x01 followed by a profile,
+	// format 0x03 without one.
+	bad["user"] = append(bad["user"],
+		append([]byte{userFormat1}, user[1:]...),
+		append([]byte{userFormat2}, user1[1:]...),
+		append(slices.Clone(user1), 0),
+	)
 	for i := range rec {
 		bad["enrollment"] = append(bad["enrollment"], rec[:i])
 	}
 	bad["user"] = append(bad["user"],
 		append(slices.Clone(user), 0),
-		mustHex(t, "01"+"05"+"6162"),                      // hash longer than what is left
-		mustHex(t, "01"+"ffffffffffffffff7f"),             // a length of 2^63-1
-		mustHex(t, "01"+"00"+"ffffffff0f"+"00"),           // a role count past the end
-		mustHex(t, "01"+"8000"+"00"+"00"+zeros(16)),       // non-minimal empty hash length
-		mustHex(t, "01"+"00"+"00"+"02"+zeros(16)),         // unknown flag bit
-		mustHex(t, "01"+"ffffffffffffffffff02"+zeros(18)), // length overflows 64 bits
-		mustHex(t, "02"+"00"+"00"+"00"+zeros(16)),         // an enrollment's format
+		mustHex(t, "01"+"05"+"6162"),                                          // hash longer than what is left
+		mustHex(t, "01"+"ffffffffffffffff7f"),                                 // a length of 2^63-1
+		mustHex(t, "01"+"00"+"ffffffff0f"+"00"),                               // a role count past the end
+		mustHex(t, "01"+"8000"+"00"+"00"+zeros(16)),                           // non-minimal empty hash length
+		mustHex(t, "01"+"00"+"00"+"02"+zeros(16)),                             // unknown flag bit
+		mustHex(t, "01"+"ffffffffffffffffff02"+zeros(18)),                     // length overflows 64 bits
+		mustHex(t, "02"+"00"+"00"+"00"+zeros(16)),                             // an enrollment's format
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"05"+"2b31"),  // phone past the end
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"8000"+"00"+"00"+"00"),       // non-minimal directory length
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"ffffffff0f"), // a 4 GiB phone
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"+"00"),    // a fifth string
+		mustHex(t, "04"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"),         // a format yet to come
 		[]byte(`{"name":"u","created_at":"2030-01-02T03:04:05Z"}`),
 	)
 	bad["enrollment"] = append(bad["enrollment"],
@@ -224,14 +290,29 @@ func TestRecordDecodingStrict(t *testing.T) {
 	}
 }
 
+// TestUserFormat1RefusesProfile checks the version-3 layout, which has no
+// room for a directory or profile, refuses a user with either instead of
+// writing it without them.
+func TestUserFormat1RefusesProfile(t *testing.T) {
+	for _, u := range []store.User{
+		{Name: "d", Directory: "ldap"},
+		{Name: "p", Profile: store.Profile{Mail: "p@x"}},
+	} {
+		if val, err := encodeUserFormat1(u); err == nil {
+			t.Errorf("%+v encoded in format 0x01 as %x", u, val)
+		}
+	}
+}
+
 // TestRecordDecodingAllocatesByInput checks a corrupt length or count costs
 // nothing: the decoder compares it with the input before allocating. (One
 // huge allocation is one malloc, so bytes are counted, not allocations.)
 func TestRecordDecodingAllocatesByInput(t *testing.T) {
 	for _, v := range [][]byte{
-		mustHex(t, "01"+"00"+"ffffffffffffff7f"),     // 2^56 roles
-		mustHex(t, "01"+"ffffffffffffff7f"),          // a 2^56-byte hash
-		mustHex(t, "02"+"00"+"00"+"00"+"ffffffff0f"), // a 4 GiB algorithm
+		mustHex(t, "01"+"00"+"ffffffffffffff7f"),                                    // 2^56 roles
+		mustHex(t, "01"+"ffffffffffffff7f"),                                         // a 2^56-byte hash
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"ffffffffffffff7f"), // a 2^56-byte phone
+		mustHex(t, "02"+"00"+"00"+"00"+"ffffffff0f"),                                // a 4 GiB algorithm
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -284,18 +365,26 @@ func TestRecordTimesOutOfRangeRefused(t *testing.T) {
 }
 
 // FuzzDecodeRecords feeds arbitrary bytes to both record decoders: they must
-// never panic, and a value either accepts must be exactly what its encoder
-// writes for the result. The corpus in testdata/fuzz/FuzzDecodeRecords is
-// replayed by plain go test.
+// never panic, and a value either accepts must be exactly what the encoder of
+// its format writes for the result. The corpus in
+// testdata/fuzz/FuzzDecodeRecords is replayed by plain go test.
 func FuzzDecodeRecords(f *testing.F) {
 	for _, u := range []store.User{{}, {PasswordHash: "h", Roles: []string{"a", ""}, Disabled: true,
 		CreatedAt: testTime, UpdatedAt: maxStorableTime}} {
-		val, err := encodeUser(u)
-		if err != nil {
-			f.Fatal(err)
+		for _, encode := range []func(store.User) ([]byte, error){encodeUser, encodeUserFormat1} {
+			val, err := encode(u)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(val)
 		}
-		f.Add(val)
 	}
+	ldap, err := encodeUser(store.User{Directory: "ldap", Roles: []string{"vpn"}, CreatedAt: testTime,
+		UpdatedAt: testTime, Profile: store.Profile{DisplayName: "A", Mail: "a@x", Phone: "+1"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(ldap)
 	for _, rec := range []enrollmentRecord{{}, {Kind: "totp", Label: "phone", Digits: 6,
 		Algorithm: "SHA1", Period: 30, Disabled: true, CreatedAt: minStorableTime,
 		SealedSecret: []byte{sealFormatV1, 1, 2, 3}}} {
@@ -307,7 +396,11 @@ func FuzzDecodeRecords(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if u, err := decodeUser("fuzz", data); err == nil {
-			again, err := encodeUser(u)
+			encode := encodeUser
+			if data[0] == userFormat1 {
+				encode = encodeUserFormat1
+			}
+			again, err := encode(u)
 			if err != nil || !bytes.Equal(again, data) {
 				t.Fatalf("user %x decodes to %+v, which encodes as %x, %v", data, u, again, err)
 			}
@@ -323,7 +416,8 @@ func FuzzDecodeRecords(f *testing.F) {
 
 func sameUser(a, b store.User) bool {
 	return a.Name == b.Name && a.PasswordHash == b.PasswordHash && slices.Equal(a.Roles, b.Roles) &&
-		a.Disabled == b.Disabled && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+		a.Disabled == b.Disabled && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		a.Directory == b.Directory && a.Profile == b.Profile
 }
 
 func sameRecord(a, b enrollmentRecord) bool {

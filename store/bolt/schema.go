@@ -18,7 +18,8 @@ var (
 	// bucketMeta holds schema_version and the master key check value.
 	bucketMeta = []byte("meta")
 	// bucketUsers maps a user name to its store.User in the binary user
-	// layout (records.go; JSON before schema version 3).
+	// layout (records.go): format 0x03, with the directory and profile, since
+	// schema version 4; format 0x01 in version 3; JSON before.
 	bucketUsers = []byte("users")
 	// bucketEnrollments maps user "\x00" id to an enrollmentRecord, whose
 	// secret is sealed, in the binary enrollment layout (records.go; JSON
@@ -148,6 +149,7 @@ var migrations = []migration{
 		bucketUsers, bucketEnrollments, bucketLockouts, bucketAudit)},
 	{version: 2, name: "replay counters in their own bucket", apply: splitCounters},
 	{version: 3, name: "binary user and enrollment records", apply: binaryRecords},
+	{version: 4, name: "user directory and profile", apply: userProfileRecords},
 }
 
 // schemaVersion is the newest layout this code understands.

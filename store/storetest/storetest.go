@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"UpdateUserNotFound", testUpdateUserNotFound},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"ListUsersSorted", testListUsersSorted},
+		{"UserDirectoryProfile", testUserDirectoryProfile},
 		{"EnrollmentRoundTrip", testEnrollmentRoundTrip},
 		{"AddEnrollmentUnknownUser", testAddEnrollmentUnknownUser},
 		{"AddEnrollmentExists", testAddEnrollmentExists},
@@ -84,6 +85,9 @@ func RunPersistent(t *testing.T, open func(t *testing.T, dir string) store.Store
 		dir := t.TempDir()
 		s := open(t, dir)
 		mustCreateUser(t, s, "alice")
+		bob := store.User{Name: "bob", CreatedAt: base, UpdatedAt: base, Directory: "ldap",
+			Profile: store.Profile{DisplayName: "Bob", Mail: "bob@example.org", Phone: "+1 555 0100"}}
+		wantErr(t, "CreateUser bob", s.CreateUser(t.Context(), bob), nil)
 		want := mustAddEnrollment(t, s, "alice", "e1")
 		wantErr(t, "AdvanceCounter", s.AdvanceCounter(t.Context(), "alice", "e1", 7, base), nil)
 		_, err := s.RecordFailure(t.Context(), "alice", base, store.LockoutPolicy{Threshold: 5})
@@ -104,6 +108,9 @@ func RunPersistent(t *testing.T, open func(t *testing.T, dir string) store.Store
 		}
 		if recs := recent(t, s, 10); len(recs) != 1 {
 			t.Errorf("after reopen: %d audit records, want 1", len(recs))
+		}
+		if u, err := s.GetUser(t.Context(), "bob"); err != nil || !equalUsers(u, bob) {
+			t.Errorf("after reopen: bob is %+v, %v, want %+v", u, err, bob)
 		}
 		wantErr(t, "AdvanceCounter after reopen", s.AdvanceCounter(t.Context(), "alice", "e1", 8, base), nil)
 		// Sequences continue rather than restart and overwrite.

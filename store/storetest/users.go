@@ -139,8 +139,64 @@ func testListUsersSorted(t *testing.T, s store.Store) {
 	}
 }
 
+// A directory-backed user, with no password hash and the profile its
+// directory gave, reads back the same through every read path, and a later
+// login's UpdateUser replaces the profile, clearing a field the directory no
+// longer has.
+func testUserDirectoryProfile(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	want := store.User{
+		Name: "bob", Roles: []string{"vpn"}, CreatedAt: base, UpdatedAt: base, Directory: "ldap",
+		Profile: store.Profile{DisplayName: "Bob Ünïcode", Mail: "bob@example.org", Phone: "+41 44 123 45 67"},
+	}
+	wantErr(t, "CreateUser", s.CreateUser(ctx, want), nil)
+	mustCreateUser(t, s, "alice") // built-in, no profile: nothing leaks between users
+	checkUserEverywhere(t, s, want)
+
+	profile := store.Profile{DisplayName: "Bob B.", Mail: "bob@example.com"}
+	err := s.UpdateUser(ctx, "bob", func(u *store.User) error {
+		if u.Directory != "ldap" || u.Profile != want.Profile {
+			t.Errorf("UpdateUser fn got directory %q, profile %+v", u.Directory, u.Profile)
+		}
+		u.Profile = profile
+		return nil
+	})
+	wantErr(t, "UpdateUser", err, nil)
+	got, err := s.GetUser(ctx, "bob")
+	wantErr(t, "GetUser", err, nil)
+	want.Profile, want.UpdatedAt = profile, got.UpdatedAt // UpdateUser stamps UpdatedAt
+	checkUserEverywhere(t, s, want)
+
+	alice, err := s.GetUser(ctx, "alice")
+	wantErr(t, "GetUser alice", err, nil)
+	if alice.Directory != "" || alice.Profile != (store.Profile{}) {
+		t.Errorf("alice: directory %q, profile %+v, want none", alice.Directory, alice.Profile)
+	}
+}
+
+// checkUserEverywhere reads want.Name through GetUser, ListUsers and
+// LoginState and fails unless each gives want.
+func checkUserEverywhere(t *testing.T, s store.Store, want store.User) {
+	t.Helper()
+	got, err := s.GetUser(t.Context(), want.Name)
+	wantErr(t, "GetUser "+want.Name, err, nil)
+	if !equalUsers(got, want) {
+		t.Errorf("GetUser = %+v, want %+v", got, want)
+	}
+	list, err := s.ListUsers(t.Context())
+	wantErr(t, "ListUsers", err, nil)
+	i := slices.IndexFunc(list, func(u store.User) bool { return u.Name == want.Name })
+	if i < 0 || !equalUsers(list[i], want) {
+		t.Errorf("ListUsers = %+v, want it to hold %+v", list, want)
+	}
+	if st := loginState(t, s, want.Name); !st.UserFound || !equalUsers(st.User, want) {
+		t.Errorf("LoginState user = %+v (found %v), want %+v", st.User, st.UserFound, want)
+	}
+}
+
 func equalUsers(a, b store.User) bool {
 	return a.Name == b.Name && a.PasswordHash == b.PasswordHash &&
 		slices.Equal(a.Roles, b.Roles) && a.Disabled == b.Disabled &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt)
+		a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
+		a.Directory == b.Directory && a.Profile == b.Profile
 }

@@ -1,0 +1,244 @@
+package ldapauth
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// server is one directory server with its two connection pools.
+type server struct {
+	url      string
+	scheme   string
+	addr     string // host:port
+	tls      *tls.Config
+	startTLS bool
+	timeout  time.Duration
+
+	svc  pool // bound as the service account
+	user pool // used for user binds only
+
+	mu        sync.Mutex
+	downUntil time.Time // skipped until then while another server is up
+	down      bool      // for logging transitions and the up gauge
+}
+
+func newServer(raw string, c Config) (*server, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	host, port := u.Hostname(), u.Port()
+	if port == "" {
+		port = "389"
+		if u.Scheme == "ldaps" {
+			port = "636"
+		}
+	}
+	s := &server{url: raw, scheme: u.Scheme, addr: net.JoinHostPort(host, port),
+		startTLS: c.StartTLS, timeout: c.Timeout}
+	if u.Scheme == "ldaps" || c.StartTLS {
+		if s.tls, err = c.TLS.tlsConfig(host); err != nil {
+			return nil, err
+		}
+	}
+	s.svc.init(c.PoolSize)
+	s.user.init(c.PoolSize)
+	return s, nil
+}
+
+// available reports whether s is outside its back-off period.
+func (s *server) available(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !now.Before(s.downUntil)
+}
+
+// markDown starts a back-off period; it reports whether s was up before.
+func (s *server) markDown(now time.Time, backoff time.Duration) (wasUp bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wasUp = !s.down
+	s.down, s.downUntil = true, now.Add(backoff)
+	return wasUp
+}
+
+// markUp ends a back-off period; it reports whether s was down before.
+func (s *server) markUp() (wasDown bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wasDown = s.down
+	s.down, s.downUntil = false, time.Time{}
+	return wasDown
+}
+
+// stepTimeout is the deadline of one network step: the configured timeout,
+// or less when the request has less left. ok is false when none is left.
+func stepTimeout(ctx context.Context, limit time.Duration) (time.Duration, bool) {
+	if err := ctx.Err(); err != nil {
+		return 0, false
+	}
+	if dl, has := ctx.Deadline(); has {
+		left := time.Until(dl)
+		if left <= 0 {
+			return 0, false
+		}
+		limit = min(limit, left)
+	}
+	return limit, true
+}
+
+// dial opens a connection, with TLS as configured, under ctx.
+func (s *server) dial(ctx context.Context) (*ldap.Conn, error) {
+	d, ok := stepTimeout(ctx, s.timeout)
+	if !ok {
+		return nil, ctx.Err()
+	}
+	dctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var nd net.Dialer
+	raw, err := nd.DialContext(dctx, "tcp", s.addr)
+	if err != nil {
+		return nil, &netError{op: "connect", err: err}
+	}
+	if s.scheme == "ldaps" {
+		tc := tls.Client(raw, s.tls)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			raw.Close()
+			return nil, &netError{op: "TLS handshake", err: err}
+		}
+		raw = tc
+	}
+	conn := ldap.NewConn(raw, s.scheme == "ldaps")
+	conn.Start()
+	if s.startTLS {
+		d, ok := stepTimeout(ctx, s.timeout)
+		if !ok {
+			conn.Close()
+			return nil, ctx.Err()
+		}
+		conn.SetTimeout(d)
+		if err := conn.StartTLS(s.tls); err != nil {
+			conn.Close()
+			return nil, &netError{op: "StartTLS", err: err}
+		}
+	}
+	return conn, nil
+}
+
+// netError is a failure of the server or the path to it (as opposed to an
+// LDAP answer such as invalid credentials): the server is skipped for a
+// while and the next one is tried.
+type netError struct {
+	op  string
+	err error
+}
+
+func (e *netError) Error() string { return e.op + ": " + e.err.Error() }
+func (e *netError) Unwrap() error { return e.err }
+
+// isNetError reports whether err means the server or connection failed
+// rather than answered: a dial or TLS failure, a timeout, a closed
+// connection, or an LDAP "busy"/"unavailable" answer.
+func isNetError(err error) bool {
+	var ne *netError
+	if errors.As(err, &ne) {
+		return true
+	}
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		switch le.ResultCode {
+		case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
+			ldap.LDAPResultServerDown, ldap.LDAPResultTimeout, ldap.LDAPResultConnectError:
+			return true
+		}
+		return false
+	}
+	// Anything else is an answer or a decision of ours (no such user, a
+	// deadline reached while waiting for a connection), not a failure of
+	// the server.
+	return false
+}
+
+// pool keeps idle connections of one kind and bounds how many are open.
+type pool struct {
+	idle  chan *ldap.Conn
+	slots chan struct{}
+}
+
+func (p *pool) init(n int) {
+	p.idle = make(chan *ldap.Conn, n)
+	p.slots = make(chan struct{}, n)
+}
+
+// errPoolWait is returned when no connection slot freed up before the
+// request's deadline: overload, not a server failure.
+var errPoolWait = errors.New("ldap: no free connection before the deadline")
+
+// get returns an idle connection (reused=true) or a slot to open a new one
+// (conn=nil). The caller must call put or discard exactly once.
+func (p *pool) get(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
+	for {
+		// An idle connection first; only when none is idle, wait for
+		// either one to come back or a slot to open a new one.
+		var c *ldap.Conn
+		select {
+		case c = <-p.idle:
+		default:
+			select {
+			case c = <-p.idle:
+			case p.slots <- struct{}{}:
+				return nil, false, nil
+			case <-ctx.Done():
+				return nil, false, errPoolWait
+			}
+		}
+		if !c.IsClosing() {
+			return c, true, nil
+		}
+		p.discard(c) // closed by the server while idle
+	}
+}
+
+// put returns a healthy connection for reuse.
+func (p *pool) put(c *ldap.Conn) {
+	select {
+	case p.idle <- c:
+	default: // cannot happen: idle has room for every slot
+		c.Close()
+		<-p.slots
+	}
+}
+
+// discard closes a connection that failed (or was never opened: c nil) and
+// frees its slot.
+func (p *pool) discard(c *ldap.Conn) {
+	if c != nil {
+		c.Close()
+	}
+	<-p.slots
+}
+
+// closeIdle closes the idle connections (on Close).
+func (p *pool) closeIdle() {
+	for {
+		select {
+		case c := <-p.idle:
+			c.Close()
+			<-p.slots
+		default:
+			return
+		}
+	}
+}
+
+func (s *server) String() string { return s.url }
+
+var _ fmt.Stringer = (*server)(nil)

@@ -286,10 +286,10 @@ func (d *Directory) searchThenBind(ctx context.Context, name, password string) (
 func (d *Directory) refusal(name string, err, bindErr error, policy *ldap.ControlBeheraPasswordPolicy, entry *ldap.Entry) (auth.Identity, bool, error) {
 	switch {
 	case errors.Is(err, errNoEntry):
-		return auth.Identity{}, false, nil
+		return auth.Identity{Reason: auth.ReasonBadCredentials}, false, nil
 	case errors.Is(err, errAmbiguous):
 		d.log.Warn("ldap: user filter matched several entries; login refused", slog.String("user", name))
-		return auth.Identity{}, false, nil
+		return auth.Identity{Reason: auth.ReasonBadCredentials}, false, nil
 	case err != nil:
 		return auth.Identity{}, false, err
 	}

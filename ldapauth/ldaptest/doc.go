@@ -108,6 +108,9 @@
 //     memberOf, and is an explicit member of Domain Users.
 //     A wrong password or an unknown user gives data 52e. All bind failures
 //     are 49 invalidCredentials with the sub-code in the diagnostic message.
+//     The domain's lockoutThreshold is 1000: Samba counts failed binds in
+//     badPwdCount only while a threshold is set, and none of the tests'
+//     accounts ever reaches it.
 //   - Load users (SambaLoadUsers, default 0): load0001.. / Pw-load0001!,
 //     in vpn-users.
 //   - Groups (global security, CN=<name>,CN=Users): vpn-users (alice, dave,

@@ -42,6 +42,9 @@ def rid(sam):
 
 db.transaction_start()
 try:
+    # Samba counts failed binds (badPwdCount) only while a lockout threshold
+    # is set; 1000 keeps that count without ever locking a test account.
+    replace(ldb.Dn(db, base), "lockoutThreshold", "1000")
     db.newuser("svc-radius", "Svc-Passw0rd", useusernameascn=True,
                description="RADIUS search-bind account")
     db.setexpiry("(sAMAccountName=svc-radius)", 0, no_expiry_req=True)

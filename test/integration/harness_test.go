@@ -39,6 +39,10 @@ type serverOpts struct {
 	SlowHash bool
 	// MaxConcurrentHashes is localdir.max_concurrent_hashes (0: server default).
 	MaxConcurrentHashes int
+	// Directory is auth.directory ("": builtin); Extra is YAML appended to
+	// the file (the ldap, policy and policies sections).
+	Directory string
+	Extra     string
 }
 
 // server is one radiusmfa serve process and its data directory, which
@@ -113,11 +117,15 @@ func (s *server) configYAML() string {
 	fmt.Fprintf(&b, "      secret: %q\n", testSecret)
 	fmt.Fprintf(&b, "      require_message_authenticator: %q\n", or(o.RequireMA, "true"))
 	b.WriteString("auth:\n  lockout:\n    threshold: 3\n    duration: 0s\n")
+	if o.Directory != "" {
+		fmt.Fprintf(&b, "  directory: %q\n", o.Directory)
+	}
 	fmt.Fprintf(&b, "localdir:\n  argon2: %s\n", argon)
 	if o.MaxConcurrentHashes > 0 {
 		fmt.Fprintf(&b, "  max_concurrent_hashes: %d\n", o.MaxConcurrentHashes)
 	}
 	b.WriteString("ops:\n  listen: \"127.0.0.1:0\"\n")
+	b.WriteString(o.Extra)
 	return b.String()
 }
 

@@ -16,16 +16,20 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"radiusmfa/ldapauth/ldaptest"
 )
 
 // binPath is the radiusmfa binary built by TestMain.
 var binPath string
 
 // depsHint tells a developer how to get the external tools the tests drive.
-const depsHint = "run `make test-deps` (Debian packages freeradius-utils, oathtool)"
+const depsHint = "run `make test-deps` (Debian packages freeradius-utils, oathtool, slapd, ldap-utils, samba)"
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	code := run(m)
+	ldaptest.StopSamba() // the one Samba AD DC of this process, if a test started it
+	os.Exit(code)
 }
 
 func run(m *testing.M) int {

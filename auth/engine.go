@@ -142,6 +142,11 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		}
 		return e.fail(ctx, d, ReasonBadCredentials)
 	}
+	if e.policy.Directory != "" && st.UserFound && st.User.Disabled {
+		// `radiusmfa user lock` holds for directory users too; the
+		// directory's own answer was right, so this is the admin's lock.
+		return e.fail(ctx, d, ReasonAccountDisabled)
+	}
 	pol := e.PolicyFor(r.Client)
 	res := pol.Evaluate(id)
 	if !res.Allowed {

@@ -192,4 +192,11 @@ func TestEngineGroupPolicy(t *testing.T) {
 	if d := decide("vpn", "user", "right"); d.Reason != ReasonNotEnrolled || ms.users["user"].Profile.Mail != "user@example.org" {
 		t.Errorf("user without devices: %+v, record %+v, want not_enrolled and the profile kept", d, ms.users["user"])
 	}
+	// `radiusmfa user lock` holds for a directory user whose password is right.
+	u := ms.users["admin"]
+	u.Disabled = true
+	ms.users["admin"] = u
+	if d := decide("vpn", "admin", "right,111111"); d.Outcome != Reject || d.Reason != ReasonAccountDisabled || d.Message == MsgAccountDisabled {
+		t.Errorf("admin-locked directory user: %+v, want account_disabled with the generic reply", d)
+	}
 }

@@ -211,6 +211,9 @@ func (c *Config) warnings() []string {
 	if c.Auth.Lockout.Threshold == 0 {
 		w = append(w, "auth.lockout.threshold: 0 disables lockout, so online password and code guessing is not slowed")
 	}
+	if c.Auth.Directory != "ldap" && (c.Policy.MFA == "groups" || len(c.Policies) > 0 && slices.ContainsFunc(c.Policies, func(p PolicyConfig) bool { return p.MFA == "groups" })) {
+		w = append(w, `policy.mfa: "groups" with the built-in directory, whose users are in no group: nobody needs a second factor`)
+	}
 	if c.Auth.Directory == "ldap" && c.LDAP.AllowPlaintext {
 		w = append(w, "ldap.allow_plaintext: passwords may cross the network to the directory in clear")
 	}

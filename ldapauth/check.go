@@ -30,8 +30,8 @@ func (d *Directory) Check(ctx context.Context) []ServerCheck {
 	return out
 }
 
-func (d *Directory) checkServer(ctx context.Context, s *server) ServerCheck {
-	r := ServerCheck{Server: s.url}
+func (d *Directory) checkServer(ctx context.Context, s *server) (r ServerCheck) {
+	r.Server = s.url
 	start := time.Now()
 	defer func() { r.Elapsed = time.Since(start) }()
 	c, err := s.dial(ctx)
@@ -41,7 +41,7 @@ func (d *Directory) checkServer(ctx context.Context, s *server) ServerCheck {
 	}
 	defer c.Close()
 	if st, ok := c.TLSConnectionState(); ok {
-		r.TLS = describeTLS(st)
+		r.TLS = describeTLS(st, s.tls.ServerName)
 	}
 	if d.cfg.BindDN == "" {
 		r.Bind = "none configured: users bind directly through " + d.cfg.BindTemplate
@@ -65,11 +65,13 @@ func (d *Directory) checkServer(ctx context.Context, s *server) ServerCheck {
 	return r
 }
 
-func describeTLS(st tls.ConnectionState) string {
+// describeTLS names the protocol, suite and certificate; name is the name
+// verified (Go sends no SNI for an IP address, so st has none then).
+func describeTLS(st tls.ConnectionState, name string) string {
 	s := tls.VersionName(st.Version) + ", " + tls.CipherSuiteName(st.CipherSuite)
 	if len(st.PeerCertificates) > 0 {
 		cert := st.PeerCertificates[0]
-		s += fmt.Sprintf(", certificate %q verified for %s (expires %s)", cert.Subject.String(), st.ServerName,
+		s += fmt.Sprintf(", certificate %q verified for %s (expires %s)", cert.Subject.String(), name,
 			cert.NotAfter.Format("2006-01-02"))
 	}
 	return s

@@ -121,6 +121,9 @@ const ADUserFilter = "(&(objectCategory=person)(objectClass=user)(|(sAMAccountNa
 // included, in one search (LDAP_MATCHING_RULE_IN_CHAIN).
 const ADGroupFilter = "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={dn}))"
 
+// ADDirectGroupFilter is the AD default without nested groups.
+const ADDirectGroupFilter = "(&(objectClass=group)(member={dn}))"
+
 // OpenLDAPUserFilter and OpenLDAPGroupFilter are the OpenLDAP defaults:
 // groupOfNames, groupOfUniqueNames and posixGroup membership.
 const (
@@ -145,7 +148,11 @@ func (c Config) withDefaults() (Config, error) {
 	case KindAD:
 		def(&c.UserFilter, ADUserFilter)
 		def(&c.UsernameAttribute, "sAMAccountName")
-		def(&c.GroupFilter, ADGroupFilter)
+		if c.NestedGroups {
+			def(&c.GroupFilter, ADGroupFilter)
+		} else {
+			def(&c.GroupFilter, ADDirectGroupFilter)
+		}
 		def(&c.DisplayNameAttribute, "displayName")
 	case KindOpenLDAP:
 		def(&c.UserFilter, OpenLDAPUserFilter)

@@ -89,11 +89,8 @@ func userAttributes(c Config) []string {
 	}
 	add(c.UsernameAttribute, c.GroupAttribute, c.MailAttribute, c.DisplayNameAttribute)
 	add(c.PhoneAttributes...)
-	if c.Kind == KindAD {
-		add("userAccountControl")
-		if c.PrimaryGroup {
-			add("primaryGroupID", "objectSid")
-		}
+	if c.Kind == KindAD && c.PrimaryGroup {
+		add("primaryGroupID", "objectSid")
 	}
 	return out
 }
@@ -168,6 +165,14 @@ func (d *Directory) each(ctx context.Context, step func(*server) error) error {
 	var errs []error
 	for _, s := range d.order() {
 		err := step(s)
+		if errors.Is(err, errPoolWait) {
+			return err // overload: says nothing of the server
+		}
+		var stop *stopError
+		if errors.As(err, &stop) {
+			errs = append(errs, fmt.Errorf("%s: %w", s.url, stop.err))
+			break
+		}
 		if err == nil || !isNetError(err) {
 			if s.markUp() {
 				d.log.Info("ldap server is back", slog.String("server", s.url))
@@ -219,6 +224,12 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (au
 	}
 	return id, ok, err
 }
+
+// stopError ends the walk over the servers without contacting the next:
+// the login fails closed (directory unavailable).
+type stopError struct{ err error }
+
+func (e *stopError) Error() string { return e.err.Error() }
 
 // errNoEntry ends a login whose name matched no entry (after the decoy
 // bind); errAmbiguous one whose name matched several.
@@ -311,18 +322,31 @@ func (d *Directory) directBind(ctx context.Context, name, password string) (auth
 	)
 	err := d.each(ctx, func(s *server) error {
 		if bound {
-			// The bind was answered, then the server failed: the user's
-			// connection is gone and a second bind is not allowed.
-			return &UnavailableError{Errs: []error{errors.New("the directory failed after the user's bind")}}
+			// The bind was answered, then its server failed before the
+			// user's entry was read: another server would need a second
+			// bind, which is not allowed. Fail closed.
+			return &stopError{err: errors.New("the directory failed after the user's bind; not binding again")}
 		}
-		c, err := d.conn(ctx, s, &s.user, nil)
-		if err != nil {
-			return err
-		}
-		policy, err = d.bindOn(ctx, c, bindName, password)
-		if isNetError(err) {
-			s.user.discard(c)
-			return err
+		var (
+			c   *ldap.Conn
+			err error
+		)
+		for attempt := 0; ; attempt++ {
+			conn, reused, cerr := d.conn(ctx, s, &s.user, nil)
+			if cerr != nil {
+				return cerr
+			}
+			policy, err = d.bindOn(ctx, conn, bindName, password)
+			if !isNetError(err) {
+				c = conn
+				break
+			}
+			s.user.discard(conn)
+			// A pooled connection the server closed while idle never
+			// carried the bind: once more on a new one.
+			if !reused || attempt > 0 || ctx.Err() != nil {
+				return err
+			}
 		}
 		bound, bindErr = true, err
 		if bindErr != nil {
@@ -377,12 +401,12 @@ func (d *Directory) svcBind(ctx context.Context, c *ldap.Conn) error {
 	return nil
 }
 
-// conn takes a connection from p, opening (and, with setup, preparing) a
-// new one when none is idle.
-func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error) (*ldap.Conn, error) {
-	c, _, err := p.get(ctx)
+// conn takes a connection from p (reused) or opens (and, with setup,
+// prepares) a new one when none is idle.
+func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error) (c *ldap.Conn, reused bool, err error) {
+	c, reused, err = p.get(ctx)
 	if err != nil || c != nil {
-		return c, err
+		return c, reused, err
 	}
 	c, err = s.dial(ctx)
 	if err == nil && setup != nil {
@@ -390,9 +414,9 @@ func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(con
 	}
 	if err != nil {
 		p.discard(c)
-		return nil, err
+		return nil, false, err
 	}
-	return c, nil
+	return c, false, nil
 }
 
 // withConn runs fn on a pooled connection of p, once more on a new
@@ -400,19 +424,9 @@ func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(con
 // connections), and returns the connection to the pool or discards it.
 func (d *Directory) withConn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error, fn func(*ldap.Conn) error) error {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := p.get(ctx)
+		c, reused, err := d.conn(ctx, s, p, setup)
 		if err != nil {
 			return err
-		}
-		if c == nil {
-			c, err = s.dial(ctx)
-			if err == nil && setup != nil {
-				err = setup(ctx, c)
-			}
-			if err != nil {
-				p.discard(c)
-				return err
-			}
 		}
 		err = fn(c)
 		if !isNetError(err) {

@@ -65,8 +65,12 @@ func (c *cli) ldapCheck(ctx context.Context, d *ldapauth.Directory, asJSON bool)
 	res := d.Check(ctx)
 	failed := 0
 	type row struct {
-		Server, TLS, Bind, BaseDN, Error string
-		Milliseconds                     int64
+		Server       string `json:"server"`
+		TLS          string `json:"tls,omitempty"`
+		Bind         string `json:"service_account,omitempty"`
+		BaseDN       string `json:"base_dn,omitempty"`
+		Error        string `json:"error,omitempty"`
+		Milliseconds int64  `json:"ms"`
 	}
 	var rows []row
 	for _, r := range res {

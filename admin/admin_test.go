@@ -199,3 +199,39 @@ func TestSocketReplacesStaleSocket(t *testing.T) {
 	}
 	srv.Close()
 }
+
+// TestDirectoryUsers covers a server whose passwords live in LDAP: a first
+// enrollment creates the user's record, under the name a login uses.
+func TestDirectoryUsers(t *testing.T) {
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), bytes.Repeat([]byte{7}, 32), bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	strip := func(n string) string {
+		if _, user, ok := strings.Cut(n, `\`); ok {
+			return user
+		}
+		return n
+	}
+	svc := NewService(st, Options{Actor: "test", Digits: 6, Algorithm: "SHA1", Issuer: "t", Directory: "ldap", NormalizeName: strip})
+	ctx := context.Background()
+	if _, err := svc.EnrollTOTP(ctx, TOTPRequest{User: `EXAMPLE\Carol`}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetUser(ctx, "carol")
+	if err != nil || u.Directory != "ldap" || u.PasswordHash != "" {
+		t.Fatalf("record after the first enrollment: %+v, %v; want a directory user named carol", u, err)
+	}
+	if devs, err := svc.ListDevices(ctx, "carol"); err != nil || len(devs) != 1 {
+		t.Fatalf("devices: %v, %v", devs, err)
+	}
+	if _, err := svc.EnrollTOTP(ctx, TOTPRequest{User: "carol"}); err != nil {
+		t.Fatalf("a second enrollment: %v", err)
+	}
+	// Without a directory, enrolling an unknown user is still an error.
+	local, _ := newService(t)
+	if _, err := local.EnrollTOTP(ctx, TOTPRequest{User: "nobody"}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("built-in directory, unknown user: %v, want ErrNotFound", err)
+	}
+}

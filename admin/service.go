@@ -90,6 +90,9 @@ type Options struct {
 	// directory: enrolling a device for a user the store has not seen yet
 	// then creates their record instead of failing.
 	Directory string
+	// NormalizeName, when set, is the directory's name normalisation
+	// (ldapauth), applied to every user name as the engine applies it.
+	NormalizeName func(string) string
 }
 
 // Service implements API on a store.
@@ -111,8 +114,12 @@ func NewService(st store.Store, o Options) *Service {
 	return &Service{st: st, opt: o}
 }
 
-func userName(name string) (string, error) {
+func (s *Service) userName(name string) (string, error) {
 	n, ok := auth.NormalizeUserName(name)
+	if ok && s.opt.NormalizeName != nil {
+		// The spelling a login uses as its key: DOMAIN\user → user.
+		n, ok = auth.NormalizeUserName(s.opt.NormalizeName(n))
+	}
 	if !ok {
 		return "", fmt.Errorf("%w: user name must be 1-%d printable characters", ErrInvalid, auth.MaxUserNameLen)
 	}

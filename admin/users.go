@@ -12,7 +12,7 @@ import (
 
 // credentials validates a name and password and hashes the password.
 func (s *Service) credentials(name, password string) (n, hash string, err error) {
-	if n, err = userName(name); err != nil {
+	if n, err = s.userName(name); err != nil {
 		return "", "", err
 	}
 	if err := s.checkPassword(password); err != nil {
@@ -55,7 +55,7 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 
 // DeleteUser removes a user and their devices.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
-	n, err := userName(name)
+	n, err := s.userName(name)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *Service) LockUser(ctx context.Context, name string) error {
 
 // UnlockUser re-enables a user and clears any failure lockout.
 func (s *Service) UnlockUser(ctx context.Context, name string) error {
-	n, err := userName(name)
+	n, err := s.userName(name)
 	if err != nil {
 		return err
 	}
@@ -112,7 +112,7 @@ func (s *Service) UnlockUser(ctx context.Context, name string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, name string, disabled bool, action string) error {
-	n, err := userName(name)
+	n, err := s.userName(name)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (s *Service) setDisabled(ctx context.Context, name string, disabled bool, a
 
 // EnrollTOTP adds an authenticator-app device and returns its seed, once.
 func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, error) {
-	n, err := userName(r.User)
+	n, err := s.userName(r.User)
 	if err != nil {
 		return TOTPResult{}, err
 	}
@@ -176,7 +176,7 @@ func (s *Service) ensureUser(ctx context.Context, n string) error {
 
 // ListDevices lists a user's enrollments without secrets.
 func (s *Service) ListDevices(ctx context.Context, user string) ([]Device, error) {
-	n, err := userName(user)
+	n, err := s.userName(user)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func (s *Service) ListDevices(ctx context.Context, user string) ([]Device, error
 
 // RemoveDevice deletes one enrollment.
 func (s *Service) RemoveDevice(ctx context.Context, user, id string) error {
-	n, err := userName(user)
+	n, err := s.userName(user)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"radiusmfa/ldapauth"
 
 	"radiusmfa/admin"
 	"radiusmfa/auth/localdir"
@@ -96,9 +97,18 @@ func keyWouldBeNew(cfg *config.Config, envKey string) error {
 
 func serviceOptions(cfg *config.Config, actor string) admin.Options {
 	a := cfg.LocalDir.Argon2
+	var normalize func(string) string
+	if cfg.Auth.Directory == directoryLDAP {
+		// Only the name rules are used: New connects to nothing. A config
+		// it refuses makes serve fail anyway, so none is needed then.
+		if d, err := ldapauth.New(ldapConfig(cfg.LDAP), nil, nil); err == nil {
+			normalize = d.NormalizeName
+		}
+	}
 	return admin.Options{
-		Hash:      localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
-		Delimiter: cfg.Auth.Delimiter, Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits,
+		NormalizeName: normalize,
+		Hash:          localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
+		Delimiter:     cfg.Auth.Delimiter, Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits,
 		Algorithm: cfg.TOTP.Algorithm, Actor: actor,
 		Directory: map[string]string{"ldap": directoryLDAP}[cfg.Auth.Directory],
 	}

@@ -3,8 +3,9 @@
 // Directory domain controller per test process (StartSamba). Both run from
 // temporary directories with test CAs generated in Go, use nothing from
 // /etc/ldap or /etc/samba but the schema files, and send nothing beyond
-// 127.0.0.1 and ::1. The facts below are asserted by this package's tests;
-// other tests may rely on them.
+// 127.0.0.1 and ::1. The facts below are asserted by tests (slapd's in this
+// package, Samba's in test/integration, which starts the one DC of a test
+// run); other tests may rely on them.
 //
 // # OpenLDAP (StartSlapd)
 //

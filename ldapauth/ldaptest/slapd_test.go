@@ -13,7 +13,7 @@ func TestSlapd(t *testing.T) {
 	t.Logf("slapd up in %v at %s and %s", s.StartTime, s.URL, s.LDAPSURL)
 
 	t.Run("alice binds over StartTLS and LDAPS", func(t *testing.T) {
-		for _, conn := range []*ldap.Conn{startTLS(t, s.URL, s.TLSConfig()), dial(t, s.LDAPSURL, s.TLSConfig())} {
+		for _, conn := range []*ldap.Conn{StartTLS(t, s.URL, s.TLSConfig()), Dial(t, s.LDAPSURL, s.TLSConfig())} {
 			if err := conn.Bind(s.UserDN("alice"), "alice-pass"); err != nil {
 				t.Fatal(err)
 			}
@@ -24,7 +24,7 @@ func TestSlapd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := dial(t, s.LDAPSURL, tc).Bind(s.UserDN("alice"), "alice-pass"); err != nil {
+		if err := Dial(t, s.LDAPSURL, tc).Bind(s.UserDN("alice"), "alice-pass"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -39,25 +39,25 @@ func TestSlapd(t *testing.T) {
 			if url == "" {
 				continue // no ::1 here
 			}
-			if err := dial(t, url, nil).Bind(s.UserDN("bob"), "bob-pass"); err != nil {
+			if err := Dial(t, url, nil).Bind(s.UserDN("bob"), "bob-pass"); err != nil {
 				t.Errorf("%s: %v", url, err)
 			}
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		wantResultCode(t, dial(t, s.URL, nil).Bind(s.UserDN("alice"), "nope"), ldap.LDAPResultInvalidCredentials)
+		WantResultCode(t, Dial(t, s.URL, nil).Bind(s.UserDN("alice"), "nope"), ldap.LDAPResultInvalidCredentials)
 	})
 	t.Run("anonymous search refused", func(t *testing.T) {
-		_, err := dial(t, s.URL, nil).Search(ldap.NewSearchRequest(s.BaseDN, ldap.ScopeWholeSubtree,
+		_, err := Dial(t, s.URL, nil).Search(ldap.NewSearchRequest(s.BaseDN, ldap.ScopeWholeSubtree,
 			ldap.NeverDerefAliases, 0, 0, false, "(uid=alice)", nil, nil))
-		wantResultCode(t, err, ldap.LDAPResultUnwillingToPerform)
+		WantResultCode(t, err, ldap.LDAPResultUnwillingToPerform)
 	})
 	t.Run("service account reads memberOf, not passwords", func(t *testing.T) {
-		conn := dial(t, s.URL, nil)
+		conn := Dial(t, s.URL, nil)
 		if err := conn.Bind(s.BindDN, s.BindPassword); err != nil {
 			t.Fatal(err)
 		}
-		es := search(t, conn, s.BaseDN, "(uid=bob)", "memberOf", "userPassword", "telephoneNumber", "mobile")
+		es := Search(t, conn, s.BaseDN, "(uid=bob)", "memberOf", "userPassword", "telephoneNumber", "mobile")
 		if len(es) != 1 {
 			t.Fatalf("bob: %d entries", len(es))
 		}
@@ -71,33 +71,33 @@ func TestSlapd(t *testing.T) {
 		if bob.GetAttributeValue("telephoneNumber") != "+15551230002" || bob.GetAttributeValue("mobile") != "" {
 			t.Errorf("bob phone/mobile = %q/%q", bob.GetAttributeValue("telephoneNumber"), bob.GetAttributeValue("mobile"))
 		}
-		alice := search(t, conn, s.BaseDN, "(mail=alice@example.org)", "displayName", "mobile")
+		alice := Search(t, conn, s.BaseDN, "(mail=alice@example.org)", "displayName", "mobile")
 		if len(alice) != 1 || alice[0].GetAttributeValue("displayName") != "Alice Anders" ||
 			alice[0].GetAttributeValue("mobile") != "+15551230001" {
 			t.Errorf("alice by mail: %v", alice)
 		}
-		if es := search(t, conn, s.BaseDN, "(memberOf="+s.GroupDN("vpn-users")+")", "uid"); len(es) != 5 {
+		if es := Search(t, conn, s.BaseDN, "(memberOf="+s.GroupDN("vpn-users")+")", "uid"); len(es) != 5 {
 			t.Errorf("direct members of vpn-users: %d entries, want alice, vpn-admins and 3 load users", len(es))
 		}
-		if es := search(t, conn, s.BaseDN, "(member:1.2.840.113556.1.4.1941:="+s.UserDN("carol")+")", "cn"); len(es) != 0 {
+		if es := Search(t, conn, s.BaseDN, "(member:1.2.840.113556.1.4.1941:="+s.UserDN("carol")+")", "cn"); len(es) != 0 {
 			t.Errorf("OpenLDAP learnt LDAP_MATCHING_RULE_IN_CHAIN: %d entries; update the package doc", len(es))
 		}
-		if es := search(t, conn, s.BaseDN, "(&(objectClass=groupOfUniqueNames)(uniqueMember="+s.UserDN("carol")+"))", "cn"); len(es) != 1 {
+		if es := Search(t, conn, s.BaseDN, "(&(objectClass=groupOfUniqueNames)(uniqueMember="+s.UserDN("carol")+"))", "cn"); len(es) != 1 {
 			t.Errorf("carol's groupOfUniqueNames: %d, want staff", len(es))
 		}
-		if es := search(t, conn, s.BaseDN, "(&(objectClass=posixGroup)(memberUid=frank))", "cn"); len(es) != 1 {
+		if es := Search(t, conn, s.BaseDN, "(&(objectClass=posixGroup)(memberUid=frank))", "cn"); len(es) != 1 {
 			t.Errorf("frank's posixGroups: %d, want developers", len(es))
 		}
 	})
 	t.Run("dave is locked", func(t *testing.T) {
-		pp, err := ppolicyBind(dial(t, s.URL, nil), s.UserDN("dave"), "dave-pass")
-		wantResultCode(t, err, ldap.LDAPResultInvalidCredentials)
+		pp, err := ppolicyBind(Dial(t, s.URL, nil), s.UserDN("dave"), "dave-pass")
+		WantResultCode(t, err, ldap.LDAPResultInvalidCredentials)
 		if pp == nil || pp.Error != ldap.BeheraAccountLocked {
 			t.Errorf("ppolicy control = %v, want accountLocked", pp)
 		}
 	})
 	t.Run("eve must change her password", func(t *testing.T) {
-		conn := dial(t, s.URL, nil)
+		conn := Dial(t, s.URL, nil)
 		pp, err := ppolicyBind(conn, s.UserDN("eve"), "eve-pass")
 		if err != nil {
 			t.Fatalf("bind: %v", err)
@@ -107,17 +107,17 @@ func TestSlapd(t *testing.T) {
 		}
 		_, err = conn.Search(ldap.NewSearchRequest(s.BaseDN, ldap.ScopeWholeSubtree,
 			ldap.NeverDerefAliases, 0, 0, false, "(uid=eve)", nil, nil))
-		wantResultCode(t, err, ldap.LDAPResultInsufficientAccessRights)
+		WantResultCode(t, err, ldap.LDAPResultInsufficientAccessRights)
 	})
 	t.Run("gina's password has expired", func(t *testing.T) {
-		pp, err := ppolicyBind(dial(t, s.URL, nil), s.UserDN("gina"), "gina-pass")
-		wantResultCode(t, err, ldap.LDAPResultInvalidCredentials)
+		pp, err := ppolicyBind(Dial(t, s.URL, nil), s.UserDN("gina"), "gina-pass")
+		WantResultCode(t, err, ldap.LDAPResultInvalidCredentials)
 		if pp == nil || pp.Error != ldap.BeheraPasswordExpired {
 			t.Errorf("ppolicy control = %v, want passwordExpired", pp)
 		}
 	})
 	t.Run("overlays hash passwords and keep memberOf on LDAP writes", func(t *testing.T) {
-		admin := dial(t, s.URL, nil)
+		admin := Dial(t, s.URL, nil)
 		if err := admin.Bind(s.AdminDN, s.AdminPassword); err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestSlapd(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		es := search(t, admin, s.BaseDN, "(uid=tmp1)", "userPassword", "memberOf")
+		es := Search(t, admin, s.BaseDN, "(uid=tmp1)", "userPassword", "memberOf")
 		if len(es) != 1 {
 			t.Fatalf("tmp1: %d entries", len(es))
 		}
@@ -144,7 +144,7 @@ func TestSlapd(t *testing.T) {
 		if got := es[0].GetAttributeValue("memberOf"); got != s.GroupDN("tmp-group") {
 			t.Errorf("memberOf = %q", got)
 		}
-		if err := dial(t, s.URL, nil).Bind(s.UserDN("tmp1"), "tmp-pass"); err != nil {
+		if err := Dial(t, s.URL, nil).Bind(s.UserDN("tmp1"), "tmp-pass"); err != nil {
 			t.Error(err)
 		}
 		for _, dn := range []string{s.GroupDN("tmp-group"), s.UserDN("tmp1")} {
@@ -154,7 +154,7 @@ func TestSlapd(t *testing.T) {
 		}
 	})
 	t.Run("load user", func(t *testing.T) {
-		if err := dial(t, s.URL, nil).Bind(s.UserDN("load0003"), "pw-load0003"); err != nil {
+		if err := Dial(t, s.URL, nil).Bind(s.UserDN("load0003"), "pw-load0003"); err != nil {
 			t.Fatal(err)
 		}
 	})

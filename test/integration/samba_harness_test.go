@@ -1,4 +1,4 @@
-package ldaptest
+package integration
 
 import (
 	"encoding/binary"
@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"radiusmfa/ldapauth/ldaptest"
 )
 
 // ruleInChain is LDAP_MATCHING_RULE_IN_CHAIN: AD's transitive membership.
@@ -22,29 +24,28 @@ func rid(t *testing.T, sid []byte) uint32 {
 	return binary.LittleEndian.Uint32(sid[len(sid)-4:])
 }
 
-func TestSamba(t *testing.T) {
-	if testing.Short() {
-		t.Skip("provisions a Samba AD DC (about 10 s)")
-	}
-	s := StartSamba(t)
+// TestSambaHarness checks the facts of the test DC that the Active
+// Directory tests rely on, on the wire, without radiusmfa in between.
+func TestSambaHarness(t *testing.T) {
+	s := ldaptest.StartSamba(t)
 	t.Logf("samba: provision %v, ready after %v, dir %s", s.ProvisionTime, s.StartTime, s.Dir)
-	if again := StartSamba(t); again != s {
+	if again := ldaptest.StartSamba(t); again != s {
 		t.Fatal("second StartSamba returned another instance")
 	}
 
 	t.Run("alice binds as UPN, DN and DOMAIN\\user", func(t *testing.T) {
 		for _, name := range []string{"alice@example.test", s.UserDN("alice"), `EXAMPLE\alice`} {
-			if err := dial(t, s.LDAPSURL, s.TLSConfig()).Bind(name, "Alice-Passw0rd"); err != nil {
+			if err := ldaptest.Dial(t, s.LDAPSURL, s.TLSConfig()).Bind(name, "Alice-Passw0rd"); err != nil {
 				t.Errorf("bind %s: %v", name, err)
 			}
 		}
 	})
 	t.Run("StartTLS works, plain simple bind is refused", func(t *testing.T) {
-		if err := startTLS(t, s.LDAPURL, s.TLSConfig()).Bind("bob@example.test", "Bob-Passw0rd"); err != nil {
+		if err := ldaptest.StartTLS(t, s.LDAPURL, s.TLSConfig()).Bind("bob@example.test", "Bob-Passw0rd"); err != nil {
 			t.Error(err)
 		}
-		err := dial(t, s.LDAPURL, nil).Bind("bob@example.test", "Bob-Passw0rd")
-		wantResultCode(t, err, ldap.LDAPResultStrongAuthRequired)
+		err := ldaptest.Dial(t, s.LDAPURL, nil).Bind("bob@example.test", "Bob-Passw0rd")
+		ldaptest.WantResultCode(t, err, ldap.LDAPResultStrongAuthRequired)
 	})
 	t.Run("AD sub-codes", func(t *testing.T) {
 		for _, c := range []struct{ upn, pw, data string }{
@@ -55,7 +56,7 @@ func TestSamba(t *testing.T) {
 			{"frank@example.test", "Frank-Passw0rd", "data 701"},
 			{"gina@example.test", "Gina-Passw0rd", "data 532"},
 		} {
-			err := dial(t, s.LDAPSURL, s.TLSConfig()).Bind(c.upn, c.pw)
+			err := ldaptest.Dial(t, s.LDAPSURL, s.TLSConfig()).Bind(c.upn, c.pw)
 			if !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) || !strings.Contains(err.Error(), c.data) {
 				t.Errorf("bind %s: %v, want 49 with %q", c.upn, err, c.data)
 			}
@@ -63,18 +64,18 @@ func TestSamba(t *testing.T) {
 	})
 
 	t.Run("anonymous search refused", func(t *testing.T) {
-		_, err := dial(t, s.LDAPSURL, s.TLSConfig()).Search(ldap.NewSearchRequest(s.BaseDN, ldap.ScopeWholeSubtree,
+		_, err := ldaptest.Dial(t, s.LDAPSURL, s.TLSConfig()).Search(ldap.NewSearchRequest(s.BaseDN, ldap.ScopeWholeSubtree,
 			ldap.NeverDerefAliases, 0, 0, false, "(sAMAccountName=alice)", nil, nil))
-		wantResultCode(t, err, ldap.LDAPResultOperationsError)
+		ldaptest.WantResultCode(t, err, ldap.LDAPResultOperationsError)
 	})
 
-	svc := dial(t, s.LDAPSURL, s.TLSConfig())
+	svc := ldaptest.Dial(t, s.LDAPSURL, s.TLSConfig())
 	if err := svc.Bind(s.BindUPN, s.BindPassword); err != nil {
 		t.Fatalf("service account: %v", err)
 	}
 	t.Run("nested groups through IN_CHAIN", func(t *testing.T) {
 		var got []string
-		for _, e := range search(t, svc, s.BaseDN, "(member:"+ruleInChain+":="+s.UserDN("carol")+")", "cn") {
+		for _, e := range ldaptest.Search(t, svc, s.BaseDN, "(member:"+ruleInChain+":="+s.UserDN("carol")+")", "cn") {
 			got = append(got, e.GetAttributeValue("cn"))
 		}
 		slices.Sort(got)
@@ -83,7 +84,7 @@ func TestSamba(t *testing.T) {
 		}
 	})
 	t.Run("alice's attributes", func(t *testing.T) {
-		es := search(t, svc, s.BaseDN, "(sAMAccountName=alice)", "displayName", "mail", "mobile", "userPrincipalName", "memberOf")
+		es := ldaptest.Search(t, svc, s.BaseDN, "(sAMAccountName=alice)", "displayName", "mail", "mobile", "userPrincipalName", "memberOf")
 		if len(es) != 1 {
 			t.Fatalf("%d entries", len(es))
 		}
@@ -98,8 +99,8 @@ func TestSamba(t *testing.T) {
 		}
 	})
 	t.Run("henry's primary group is contractors", func(t *testing.T) {
-		g := search(t, svc, s.BaseDN, "(sAMAccountName=contractors)", "objectSid")
-		h := search(t, svc, s.BaseDN, "(sAMAccountName=henry)", "primaryGroupID")
+		g := ldaptest.Search(t, svc, s.BaseDN, "(sAMAccountName=contractors)", "objectSid")
+		h := ldaptest.Search(t, svc, s.BaseDN, "(sAMAccountName=henry)", "primaryGroupID")
 		if len(g) != 1 || len(h) != 1 {
 			t.Fatalf("contractors %d, henry %d entries", len(g), len(h))
 		}

@@ -35,6 +35,10 @@ type UserInfo struct {
 	Devices     int       `json:"devices"`
 	CreatedAt   time.Time `json:"created_at"`
 	HasPassword bool      `json:"has_password"`
+	// Directory is "builtin" or "ldap"; Profile is what the directory said
+	// at the user's last login (where codes can be sent).
+	Directory string        `json:"directory"`
+	Profile   store.Profile `json:"profile,omitzero"`
 }
 
 // Device is an enrollment without its secret.

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,7 +85,8 @@ func (s *Service) ListUsers(ctx context.Context) ([]UserInfo, error) {
 			return nil, err
 		}
 		out = append(out, UserInfo{Name: u.Name, Disabled: u.Disabled, LockedOut: l.Active(now),
-			Failures: l.Failures, Devices: len(es), CreatedAt: u.CreatedAt, HasPassword: u.PasswordHash != ""})
+			Failures: l.Failures, Devices: len(es), CreatedAt: u.CreatedAt, HasPassword: u.PasswordHash != "",
+			Directory: cmp.Or(u.Directory, "builtin"), Profile: u.Profile})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -79,7 +80,7 @@ func (c *cli) user(args []string) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSTATE\tFAILURES\tDEVICES\tCREATED")
+		fmt.Fprintln(tw, "NAME\tDIRECTORY\tSTATE\tFAILURES\tDEVICES\tCREATED\tMAIL\tPHONE")
 		for _, u := range users {
 			state := "active"
 			switch {
@@ -88,7 +89,8 @@ func (c *cli) user(args []string) error {
 			case u.LockedOut:
 				state = "locked-out"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", u.Name, state, u.Failures, u.Devices, u.CreatedAt.Format(time.DateOnly))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", u.Name, u.Directory, state, u.Failures, u.Devices,
+				u.CreatedAt.Format(time.DateOnly), cmp.Or(u.Profile.Mail, "-"), cmp.Or(u.Profile.Phone, "-"))
 		}
 		return tw.Flush()
 	default:

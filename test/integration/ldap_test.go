@@ -123,6 +123,10 @@ func TestOpenLDAPEndToEnd(t *testing.T) {
 	// matches and is final.
 	expectAttrs(t, s, r, map[string][]string{"Class": {"OU=VPN-Admins;"}, "Cisco-AVPair": {"ip:inacl#1=permit ip any any"}})
 	s.expectAudit(t, "bob", 1, "accept", "ok")
+	// The login kept bob's contact details from the directory.
+	if f := userListFields(t, s, "bob"); f[1] != "ldap" || f[6] != "bob@example.org" || f[7] != "+15551230002" {
+		t.Errorf("user list row of bob: %q, want directory ldap, his mail and phone", f)
+	}
 
 	alice := s.directoryAccount(t, "alice", "alice-pass")
 	c = alice.code(t)
@@ -141,6 +145,12 @@ func TestOpenLDAPEndToEnd(t *testing.T) {
 	s.expectAudit(t, "frank", 1, "reject", "not_in_required_group")
 	s.expectCode(t, login(t, addr, "carol", "wrong-pass,123456"), "Access-Reject")
 	s.expectAudit(t, "carol", 1, "reject", "bad_credentials")
+
+	// An administrator's lock holds for a directory user with the right password.
+	s.mustCLI(t, "", "user", "lock", `EXAMPLE\alice`)
+	s.expectCode(t, login(t, addr, "alice", "alice-pass,123456"), "Access-Reject")
+	s.expectAudit(t, "alice", 2, "reject", "account_disabled")
+	s.mustCLI(t, "", "user", "unlock", "alice")
 
 	// The CLI's view of the same chain.
 	out := s.mustCLI(t, "", "ldap", "check")
@@ -172,7 +182,7 @@ func TestOpenLDAPEndToEnd(t *testing.T) {
 	s2.Stop()
 	r = login(t, addr, "alice", "alice-pass,123456")
 	s.expectCode(t, r, "Access-Reject")
-	s.expectAudit(t, "alice", 2, "reject", "directory_unavailable")
+	s.expectAudit(t, "alice", 3, "reject", "directory_unavailable")
 	if res := s.cli(t, "", "ldap", "check"); res.Code != 1 || !strings.Contains(res.Stdout, "FAILED") {
 		t.Errorf("ldap check with both servers down: exit %d\n%s", res.Code, res.Stdout)
 	}

@@ -46,14 +46,21 @@ func TestLockout(t *testing.T) {
 // userState is the STATE column of `user list` for name.
 func userState(t *testing.T, s *server, name string) string {
 	t.Helper()
+	return userListFields(t, s, name)[2]
+}
+
+// userListFields is name's row of `user list`: NAME DIRECTORY STATE
+// FAILURES DEVICES CREATED MAIL PHONE.
+func userListFields(t *testing.T, s *server, name string) []string {
+	t.Helper()
 	out := s.mustCLI(t, "", "user", "list")
 	for line := range strings.Lines(out) {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == name {
-			return f[1]
+		if f := strings.Fields(line); len(f) == 8 && f[0] == name {
+			return f
 		}
 	}
 	s.fatalf(t, "user list has no %s:\n%s", name, out)
-	return ""
+	return nil
 }
 
 // TestReplayAcrossRestart: an accepted code is refused when sent again, and

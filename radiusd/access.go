@@ -3,6 +3,7 @@ package radiusd
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,12 @@ func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision,
 		if detail != "" {
 			attrs = append(attrs, slog.String("detail", detail))
 		}
+		if d.Outcome == auth.Accept && len(d.Attributes) > 0 {
+			// What policy granted, so an operator can see which VPN group
+			// policy a user landed in; policy values are configuration,
+			// not secrets.
+			attrs = append(attrs, slog.String("reply_attributes", grantedList(d.Attributes)))
+		}
 		if d.Err != nil {
 			attrs = append(attrs, slog.Any("err", d.Err))
 		}
@@ -121,6 +128,15 @@ func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision,
 			Outcome: d.Outcome.String(), Reason: string(d.Reason), Detail: detail, Duration: dur,
 		})
 	}
+}
+
+// grantedList spells granted attributes as Name="value" pairs.
+func grantedList(as []auth.Attribute) string {
+	parts := make([]string, len(as))
+	for i, a := range as {
+		parts[i] = a.Name + "=" + strconv.Quote(a.Value)
+	}
+	return strings.Join(parts, " ")
 }
 
 // decisionDetail is the Detail of a decision's audit record: why the request

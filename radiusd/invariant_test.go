@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
@@ -168,5 +169,14 @@ func TestInvariantGrantedAttributesOnlyOnAccept(t *testing.T) {
 	}
 	if n := dec.calls.Load(); n != 3 {
 		t.Errorf("Decide called %d times, want 3 (the retransmission is answered from the cache)", n)
+	}
+	// The Accept's log line names what was granted; the others name nothing.
+	deadline := time.Now().Add(2 * time.Second)
+	for strings.Count(ts.logs.String(), `"msg":"radius decision"`) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	logs := ts.logs.String()
+	if n := strings.Count(logs, `"reply_attributes":`); n != 1 || !strings.Contains(logs, attrs[0].Name+`=\"`) {
+		t.Errorf("reply_attributes in %d decision lines, want 1 naming %s:\n%s", n, attrs[0].Name, logs)
 	}
 }

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 
 	"radiusmfa/store"
@@ -181,6 +182,13 @@ type PasswordUpgrader interface {
 	NeedsUpgrade(u store.User) bool
 	UpgradePassword(ctx context.Context, u store.User, password string)
 }
+
+// ErrAttemptSpent is returned (wrapped) by an Authenticator that failed
+// after the password may have reached the directory (a bind sent, its
+// answer lost): the engine then rejects instead of dropping, because the
+// client's retransmission would send the password again, and a directory
+// such as AD counts every failed bind toward its lockout.
+var ErrAttemptSpent = errors.New("auth: the directory may have checked the password; not asking again")
 
 // ErrOverloaded is returned (wrapped) by an Authenticator that could not get
 // capacity before the request's deadline; the engine turns it into Drop.

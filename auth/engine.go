@@ -113,8 +113,27 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	if err != nil {
 		return internal(d, err)
 	}
+	_, inStore := e.primary.(RecordAuthenticator)
+	locked := func(l store.Lockout) bool {
+		now := e.now()
+		return l.Active(now) || e.overBudget(l, now, inProgress)
+	}
+	if !inStore && locked(st.Lockout) {
+		// An external directory is not asked about a locked name: each
+		// ask would be one more failed bind toward the directory's own
+		// lockout, and its answer's timing would tell a right password
+		// from a wrong one. Counters exist for any name, so this reveals
+		// nothing.
+		d.Outcome, d.Reason, d.Message = Reject, ReasonLockedOut, MsgLocked
+		return d
+	}
 	id, ok, err := e.checkPrimary(ctx, name, password, st)
 	switch {
+	case errors.Is(err, ErrAttemptSpent):
+		// The password reached the directory: a retransmission must not
+		// send it again, so answer now rather than drop.
+		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonDirectoryUnavailable, MsgInternal, err
+		return d
 	case errors.Is(err, ErrOverloaded) || (err != nil && ctx.Err() != nil):
 		d.Outcome, d.Reason = Drop, ReasonOverloaded
 		return d
@@ -122,10 +141,22 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonDirectoryUnavailable, MsgInternal, err
 		return d
 	}
-	// The primary check ran even for a locked account, so a locked account
-	// costs the same time as any other. Attempts still in progress count
-	// against the budget, so parallel guesses cannot overrun it.
-	if now := e.now(); st.Lockout.Active(now) || e.overBudget(st.Lockout, now, inProgress) {
+	if ok && !inStore {
+		// The directory's name for the account (sAMAccountName, uid) is
+		// the user's key: one account logging in as alice@realm and as
+		// alice is one user, with one set of devices and one counter.
+		if canon, valid := NormalizeUserName(id.Name); valid && canon != name {
+			if st, err = e.store.LoginState(ctx, canon); err != nil {
+				return internal(d, err)
+			}
+			name, d.User = canon, canon
+		}
+	}
+	// The built-in directory's check ran even for a locked account, so a
+	// locked account costs the same time as any other. Attempts still in
+	// progress count against the budget, so parallel guesses cannot
+	// overrun it.
+	if locked(st.Lockout) {
 		d.Outcome, d.Reason, d.Message = Reject, ReasonLockedOut, MsgLocked
 		return d
 	}

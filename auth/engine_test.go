@@ -274,8 +274,9 @@ func TestLockoutHoldsUnderParallelGuesses(t *testing.T) {
 			results <- fx.decide("alice", "guess,123456")
 		}()
 	}
-	// Let every attempt register before any check completes.
-	for fx.inProgress("alice") < n {
+	// Let every attempt register (or, over the budget, be refused before
+	// reaching the directory) before any check completes.
+	for fx.inProgress("alice")+len(results) < n {
 		time.Sleep(time.Millisecond)
 	}
 	close(slow.gate)
@@ -287,6 +288,11 @@ func TestLockoutHoldsUnderParallelGuesses(t *testing.T) {
 	}
 	if counts[ReasonBadCredentials] != 3 || counts[ReasonLockedOut] != n-3 {
 		t.Fatalf("with threshold 3, %d parallel guesses gave %v", n, counts)
+	}
+	// An external directory is asked only within the budget: each ask
+	// would be a failed bind toward its own lockout.
+	if len(slow.calls) != 3 {
+		t.Errorf("the directory was asked %d times, want 3", len(slow.calls))
 	}
 	if fx.inProgress("alice") != 0 {
 		t.Fatal("attempt counter leaked")

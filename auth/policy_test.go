@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -198,5 +199,57 @@ func TestEngineGroupPolicy(t *testing.T) {
 	ms.users["admin"] = u
 	if d := decide("vpn", "admin", "right,111111"); d.Outcome != Reject || d.Reason != ReasonAccountDisabled || d.Message == MsgAccountDisabled {
 		t.Errorf("admin-locked directory user: %+v, want account_disabled with the generic reply", d)
+	}
+}
+
+// canonPrimary answers for alice under any spelling, naming her "Alice",
+// and fails after a (simulated) bind for "spent".
+type canonPrimary struct{ calls int }
+
+func (c *canonPrimary) Authenticate(ctx context.Context, name, pw string) (Identity, bool, error) {
+	c.calls++
+	if name == "spent" {
+		<-ctx.Done()
+		return Identity{}, false, fmt.Errorf("bind answer lost: %w", ErrAttemptSpent)
+	}
+	return Identity{Name: "Alice"}, pw == "right", nil
+}
+
+func TestEngineDirectoryNames(t *testing.T) {
+	prim := &canonPrimary{}
+	ms := &memStore{users: map[string]store.User{}, locks: map[string]store.Lockout{},
+		enrolled: map[string][]store.Enrollment{"alice": {{ID: "a1", User: "alice", Kind: "totp"}}}}
+	now := time.Unix(1_700_000_000, 0)
+	e := NewEngine(prim, ms, []factors.Factor{&fakeFactor{used: map[string]bool{}}},
+		Policy{Lockout: store.LockoutPolicy{Threshold: 2}, EnrollMessage: "enroll", Directory: "ldap"}, func() time.Time { return now })
+	decide := func(ctx context.Context, user, pw string) Decision {
+		return e.Decide(ctx, Request{UserName: user, Password: pw})
+	}
+	// Another spelling of the account logs in as the directory's name, with
+	// that user's devices: no password-only way in through a new spelling.
+	d := decide(context.Background(), "alice@corp.example", "right")
+	if d.User != "alice" || d.Reason != ReasonPasscodeRequired {
+		t.Fatalf("UPN spelling: %+v, want alice's record and her device asked for", d)
+	}
+	if d := decide(context.Background(), "alice@corp.example", "right,111111"); d.Outcome != Accept || d.User != "alice" {
+		t.Fatalf("UPN spelling with alice's code: %+v", d)
+	}
+	if _, ok := ms.users["alice@corp.example"]; ok {
+		t.Error("a record was created for the spelling")
+	}
+
+	// A lost bind answer rejects, even past the deadline: a drop would have
+	// the client's retransmission send the password again.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if d := decide(ctx, "spent", "pw"); d.Outcome != Reject || d.Reason != ReasonDirectoryUnavailable {
+		t.Fatalf("spent attempt: %+v, want a reject", d)
+	}
+
+	// A locked name is refused without asking the directory.
+	ms.locks["bob"] = store.Lockout{Failures: 2, Locked: true}
+	calls := prim.calls
+	if d := decide(context.Background(), "bob", "right"); d.Reason != ReasonLockedOut || prim.calls != calls {
+		t.Errorf("locked name: %+v after %d directory calls, want locked_out and none", d, prim.calls-calls)
 	}
 }

@@ -214,6 +214,10 @@ func (c *Config) warnings() []string {
 	if c.Auth.Directory != "ldap" && (c.Policy.MFA == "groups" || len(c.Policies) > 0 && slices.ContainsFunc(c.Policies, func(p PolicyConfig) bool { return p.MFA == "groups" })) {
 		w = append(w, `policy.mfa: "groups" with the built-in directory, whose users are in no group: nobody needs a second factor`)
 	}
+	if c.Auth.Directory == "ldap" && len(c.LDAP.Servers) > 1 && c.LDAP.Timeout > c.Radius.RequestTimeout/2 {
+		w = append(w, fmt.Sprintf("ldap.timeout: %s leaves no time within radius.request_timeout (%s) to try a second server after the first one hangs",
+			c.LDAP.Timeout, c.Radius.RequestTimeout))
+	}
 	if c.Auth.Directory == "ldap" && c.LDAP.AllowPlaintext {
 		w = append(w, "ldap.allow_plaintext: passwords may cross the network to the directory in clear")
 	}

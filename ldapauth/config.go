@@ -217,6 +217,9 @@ func (c Config) withDefaults() (Config, error) {
 	if !strings.Contains(c.UserFilter, phUsername) {
 		bad("user_filter %q has no %s", c.UserFilter, phUsername)
 	}
+	if c.GroupFilter != "" && !strings.Contains(c.GroupFilter, phDN) && !strings.Contains(c.GroupFilter, phUsername) {
+		bad("group_filter %q names neither {dn} nor {username}: every user would be in every group it finds", c.GroupFilter)
+	}
 	for name, f := range map[string]string{"user_filter": c.UserFilter, "group_filter": c.GroupFilter} {
 		if f == "" {
 			continue

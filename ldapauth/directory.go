@@ -45,6 +45,8 @@ func (e *UnavailableError) Error() string {
 	return "ldap: no directory server available: " + errors.Join(e.Errs...).Error()
 }
 
+func (e *UnavailableError) Unwrap() []error { return e.Errs }
+
 // New checks cfg, builds the server list and registers the metrics on reg
 // (which may be nil). It opens no connection: the first login or Check does.
 func New(cfg Config, log *slog.Logger, reg prometheus.Registerer) (*Directory, error) {
@@ -170,6 +172,9 @@ func (d *Directory) each(ctx context.Context, step func(*server) error) error {
 		}
 		var stop *stopError
 		if errors.As(err, &stop) {
+			if isNetError(stop.err) || errors.Is(stop.err, auth.ErrAttemptSpent) {
+				d.serverFailed(s, stop.err)
+			}
 			errs = append(errs, fmt.Errorf("%s: %w", s.url, stop.err))
 			break
 		}
@@ -183,18 +188,23 @@ func (d *Directory) each(ctx context.Context, step func(*server) error) error {
 		if ctx.Err() != nil {
 			return err // out of time: the deadline, not the server, decided
 		}
-		d.m.serverErrors.WithLabelValues(s.url).Inc()
-		d.m.up(s.url, false)
-		if s.markDown(d.now(), d.cfg.Backoff) {
-			d.log.Warn("ldap server failed; skipping it while others answer",
-				slog.String("server", s.url), slog.Duration("backoff", d.cfg.Backoff), slog.Any("err", err))
-		}
+		d.serverFailed(s, err)
 		errs = append(errs, fmt.Errorf("%s: %w", s.url, err))
 	}
 	d.m.unavailable.Inc()
 	uerr := &UnavailableError{Errs: errs}
 	d.log.Error("ldap: every directory server failed; logins fail closed", slog.Any("err", uerr))
 	return uerr
+}
+
+// serverFailed counts a failure of s and starts its back-off.
+func (d *Directory) serverFailed(s *server, err error) {
+	d.m.serverErrors.WithLabelValues(s.url).Inc()
+	d.m.up(s.url, false)
+	if s.markDown(d.now(), d.cfg.Backoff) {
+		d.log.Warn("ldap server failed; skipping it while others answer",
+			slog.String("server", s.url), slog.Duration("backoff", d.cfg.Backoff), slog.Any("err", err))
+	}
 }
 
 // Authenticate checks name and password with exactly one user bind.
@@ -230,6 +240,7 @@ func (d *Directory) Authenticate(ctx context.Context, name, password string) (au
 type stopError struct{ err error }
 
 func (e *stopError) Error() string { return e.err.Error() }
+func (e *stopError) Unwrap() error { return e.err }
 
 // errNoEntry ends a login whose name matched no entry (after the decoy
 // bind); errAmbiguous one whose name matched several.
@@ -255,7 +266,8 @@ func (d *Directory) searchThenBind(ctx context.Context, name, password string) (
 			}
 			if e == nil {
 				// The bind a known user would cost.
-				if _, err := d.bind(ctx, s, d.decoyDN, d.decoyPass); isNetError(err) {
+				var stop *stopError
+				if _, err := d.bind(ctx, s, d.decoyDN, d.decoyPass); isNetError(err) || errors.As(err, &stop) {
 					return err
 				}
 				return errNoEntry
@@ -265,8 +277,9 @@ func (d *Directory) searchThenBind(ctx context.Context, name, password string) (
 		if !bound {
 			var err error
 			policy, err = d.bind(ctx, s, entry.DN, password)
-			if isNetError(err) {
-				return err
+			var stop *stopError
+			if isNetError(err) || errors.As(err, &stop) {
+				return err // not sent: next server; sent: stop
 			}
 			bound, bindErr = true, err
 		}
@@ -314,41 +327,31 @@ func (d *Directory) directBind(ctx context.Context, name, password string) (auth
 		who = ldap.EscapeDN(name)
 	}
 	bindName := strings.ReplaceAll(d.cfg.BindTemplate, phUsername, who)
+	// The user's own entry, read as the user after the bind: it must pass
+	// the user filter, and be the account that bound (its DN, or its UPN).
+	userFilter := strings.ReplaceAll(d.cfg.UserFilter, phUsername, ldap.EscapeFilter(name))
+	base, scope := d.cfg.BaseDN, scopes[d.cfg.Scope]
+	switch {
+	case dnTemplate:
+		base, scope = bindName, ldap.ScopeBaseObject
+	case d.cfg.Kind == KindAD:
+		userFilter = "(&" + userFilter + "(userPrincipalName=" + ldap.EscapeFilter(bindName) + "))"
+	}
 	var (
-		bound   bool
 		bindErr error
 		policy  *ldap.ControlBeheraPasswordPolicy
 		id      auth.Identity
 	)
 	err := d.each(ctx, func(s *server) error {
-		if bound {
-			// The bind was answered, then its server failed before the
-			// user's entry was read: another server would need a second
-			// bind, which is not allowed. Fail closed.
-			return &stopError{err: errors.New("the directory failed after the user's bind; not binding again")}
+		c, _, err := d.conn(ctx, s, &s.user, nil)
+		if err != nil {
+			return err // nothing sent yet: the next server may answer
 		}
-		var (
-			c   *ldap.Conn
-			err error
-		)
-		for attempt := 0; ; attempt++ {
-			conn, reused, cerr := d.conn(ctx, s, &s.user, nil)
-			if cerr != nil {
-				return cerr
-			}
-			policy, err = d.bindOn(ctx, conn, bindName, password)
-			if !isNetError(err) {
-				c = conn
-				break
-			}
-			s.user.discard(conn)
-			// A pooled connection the server closed while idle never
-			// carried the bind: once more on a new one.
-			if !reused || attempt > 0 || ctx.Err() != nil {
-				return err
-			}
+		policy, bindErr = d.bindOn(ctx, c, bindName, password)
+		if isNetError(bindErr) {
+			s.user.discard(c)
+			return spent(bindErr)
 		}
-		bound, bindErr = true, err
 		if bindErr != nil {
 			s.user.put(c)
 			return nil
@@ -358,26 +361,23 @@ func (d *Directory) directBind(ctx context.Context, name, password string) (auth
 			id = denial
 			return nil
 		}
-		// Read the user's own entry as the user: the connection stays in
-		// the user-bind pool, so nothing else ever runs as this user.
-		var entry *ldap.Entry
-		if dnTemplate {
-			entry, err = d.search(ctx, c, bindName, ldap.ScopeBaseObject, "(objectClass=*)", d.attrs, 1)
-		} else {
-			entry, err = d.search(ctx, c, d.cfg.BaseDN, scopes[d.cfg.Scope],
-				strings.ReplaceAll(d.cfg.UserFilter, phUsername, ldap.EscapeFilter(name)), d.attrs, 2)
-		}
-		if err == nil && entry == nil {
-			entry = &ldap.Entry{DN: bindName}
-		}
-		if err == nil {
+		// Read as the user: the connection stays in the user-bind pool,
+		// where the next use binds again first.
+		entry, err := d.search(ctx, c, base, scope, userFilter, d.attrs, 2)
+		switch {
+		case err == nil && entry == nil:
+			d.log.Warn("ldap: the user bound, but no entry matching user_filter was found as that user; login refused",
+				slog.String("user", name), slog.String("bind", bindName))
+			err = errNoEntry
+		case err == nil:
 			id, err = d.identityOn(ctx, c, entry, name)
 		}
 		if isNetError(err) {
 			s.user.discard(c)
-		} else {
-			s.user.put(c)
+			// Bound already: another server would need a second bind.
+			return &stopError{err: fmt.Errorf("after the user's bind: %w", err)}
 		}
+		s.user.put(c)
 		return err
 	})
 	if err != nil || bindErr != nil {
@@ -422,6 +422,8 @@ func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(con
 // withConn runs fn on a pooled connection of p, once more on a new
 // connection if a reused one turns out dead (a server closes idle
 // connections), and returns the connection to the pool or discards it.
+// It serves searches only, which may be repeated: a bind is never sent
+// twice (see bind).
 func (d *Directory) withConn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error, fn func(*ldap.Conn) error) error {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := d.conn(ctx, s, p, setup)
@@ -488,15 +490,28 @@ func (d *Directory) searchAll(ctx context.Context, c *ldap.Conn, base string, sc
 	return res.Entries, nil // referrals (AD's partitions) are ignored, never chased
 }
 
-// bind binds dn on a connection of s's user-bind pool.
+// bind binds dn on a connection of s's user-bind pool. A failure before
+// the request is sent (no connection) lets the next server be tried; once
+// it may have been sent, the attempt is spent: no retry, no other server.
 func (d *Directory) bind(ctx context.Context, s *server, dn, password string) (*ldap.ControlBeheraPasswordPolicy, error) {
-	var policy *ldap.ControlBeheraPasswordPolicy
-	err := d.withConn(ctx, s, &s.user, nil, func(c *ldap.Conn) error {
-		var err error
-		policy, err = d.bindOn(ctx, c, dn, password)
-		return err
-	})
+	c, _, err := d.conn(ctx, s, &s.user, nil)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := d.bindOn(ctx, c, dn, password)
+	if isNetError(err) {
+		s.user.discard(c)
+		return nil, spent(err)
+	}
+	s.user.put(c)
 	return policy, err
+}
+
+// spent is the error of a bind whose answer was lost: the password may
+// have been checked (and, if wrong, counted by AD), so the login fails
+// closed at once and the engine answers instead of dropping.
+func spent(err error) error {
+	return &stopError{err: fmt.Errorf("bind sent, answer lost (%w): %w", err, auth.ErrAttemptSpent)}
 }
 
 // bindOn sends one simple bind, asking OpenLDAP for its password policy

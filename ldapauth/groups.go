@@ -82,6 +82,11 @@ func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry,
 				}
 			}
 		}
+		if len(frontier) > 0 {
+			// Groups are left unread: a deny or MFA group among them would
+			// be missed, so the login fails rather than go on without it.
+			return nil, fmt.Errorf("groups nested deeper than %d levels", maxNesting)
+		}
 	}
 	if d.cfg.Kind == KindAD && d.cfg.PrimaryGroup {
 		if f, ok := primaryGroupFilter(entry); ok {

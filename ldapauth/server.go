@@ -125,10 +125,14 @@ func (s *server) dial(ctx context.Context) (*ldap.Conn, error) {
 			return nil, ctx.Err()
 		}
 		conn.SetTimeout(d)
+		// go-ldap's StartTLS runs the TLS handshake without a deadline:
+		// the socket's own deadline bounds it, and is lifted after.
+		_ = raw.SetDeadline(time.Now().Add(d))
 		if err := conn.StartTLS(s.tls); err != nil {
 			conn.Close()
 			return nil, &netError{op: "StartTLS", err: err}
 		}
+		_ = raw.SetDeadline(time.Time{})
 	}
 	return conn, nil
 }
@@ -146,14 +150,20 @@ func (e *netError) Unwrap() error { return e.err }
 
 // isNetError reports whether err means the server or connection failed
 // rather than answered: a dial or TLS failure, a timeout, a closed
-// connection, or an LDAP "busy"/"unavailable" answer.
+// connection, a failed write (which go-ldap reports as a plain error), or
+// an LDAP "busy"/"unavailable" answer. Decisions of this package (no such
+// entry, no free connection, stop) are not failures of a server.
 func isNetError(err error) bool {
-	var ne *netError
-	if errors.As(err, &ne) {
-		return true
-	}
 	var le *ldap.Error
-	if errors.As(err, &le) {
+	var stop *stopError
+	var ne *netError
+	switch {
+	case err == nil, errors.Is(err, errNoEntry), errors.Is(err, errAmbiguous),
+		errors.Is(err, errPoolWait), errors.As(err, &stop):
+		return false
+	case errors.As(err, &ne):
+		return true // ours, whatever it wraps (a refused service bind)
+	case errors.As(err, &le):
 		switch le.ResultCode {
 		case ldap.ErrorNetwork, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable,
 			ldap.LDAPResultServerDown, ldap.LDAPResultTimeout, ldap.LDAPResultConnectError:
@@ -161,20 +171,29 @@ func isNetError(err error) bool {
 		}
 		return false
 	}
-	// Anything else is an answer or a decision of ours (no such user, a
-	// deadline reached while waiting for a connection), not a failure of
-	// the server.
-	return false
+	return true
 }
+
+// maxIdle is how long a pooled connection may sit unused before it is
+// closed rather than reused. A server may drop idle connections (AD after
+// 15 minutes by default, a firewall sooner); a bind sent on such a
+// connection might or might not have arrived, and a bind is never sent
+// twice, so connections are retired well before that can happen.
+const maxIdle = 30 * time.Second
 
 // pool keeps idle connections of one kind and bounds how many are open.
 type pool struct {
-	idle  chan *ldap.Conn
+	idle  chan idleConn
 	slots chan struct{}
 }
 
+type idleConn struct {
+	c     *ldap.Conn
+	since time.Time
+}
+
 func (p *pool) init(n int) {
-	p.idle = make(chan *ldap.Conn, n)
+	p.idle = make(chan idleConn, n)
 	p.slots = make(chan struct{}, n)
 }
 
@@ -188,29 +207,29 @@ func (p *pool) get(ctx context.Context) (conn *ldap.Conn, reused bool, err error
 	for {
 		// An idle connection first; only when none is idle, wait for
 		// either one to come back or a slot to open a new one.
-		var c *ldap.Conn
+		var ic idleConn
 		select {
-		case c = <-p.idle:
+		case ic = <-p.idle:
 		default:
 			select {
-			case c = <-p.idle:
+			case ic = <-p.idle:
 			case p.slots <- struct{}{}:
 				return nil, false, nil
 			case <-ctx.Done():
 				return nil, false, errPoolWait
 			}
 		}
-		if !c.IsClosing() {
-			return c, true, nil
+		if !ic.c.IsClosing() && time.Since(ic.since) < maxIdle {
+			return ic.c, true, nil
 		}
-		p.discard(c) // closed by the server while idle
+		p.discard(ic.c) // closed by the server, or idle too long to trust
 	}
 }
 
 // put returns a healthy connection for reuse.
 func (p *pool) put(c *ldap.Conn) {
 	select {
-	case p.idle <- c:
+	case p.idle <- idleConn{c: c, since: time.Now()}:
 	default: // cannot happen: idle has room for every slot
 		c.Close()
 		<-p.slots
@@ -230,8 +249,8 @@ func (p *pool) discard(c *ldap.Conn) {
 func (p *pool) closeIdle() {
 	for {
 		select {
-		case c := <-p.idle:
-			c.Close()
+		case ic := <-p.idle:
+			ic.c.Close()
 			<-p.slots
 		default:
 			return

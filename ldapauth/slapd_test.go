@@ -329,7 +329,7 @@ func TestPooledConnectionsKeepTheirIdentity(t *testing.T) {
 	}
 	var idle []*ldap.Conn
 	for len(srv.svc.idle) > 0 {
-		idle = append(idle, <-srv.svc.idle)
+		idle = append(idle, (<-srv.svc.idle).c)
 	}
 	for _, conn := range idle {
 		who, err := conn.WhoAmI(nil)

@@ -30,6 +30,13 @@ bench: build ## load-test the server over loopback; figures go in docs/benchmark
 	@# the cheap run enrolls enough users for >10k logins/s over 10 s.
 	$(BIN) bench --spawn --users 40000 --duration 10s --concurrency 128 --argon2 cheap
 	$(BIN) bench --spawn --users 1000 --duration 10s --concurrency 16 --argon2 production
+	@# LDAP-backed logins against a throw-away slapd (benchslapd stops it when
+	@# the command ends; it fails without slapd: run `make test-deps`), in
+	@# rounds interleaved with the same LDAP operations sent straight to it.
+	$(GO) build -o bin/benchslapd ./internal/benchslapd
+	bin/benchslapd -users 10000 -- $(BIN) bench --spawn --users 10000 --concurrency 64 --duration 6s --rounds 3 \
+	  --ldap-url {ldaps_url} --ldap-ca {ca} --ldap-base-dn {base_dn} --ldap-bind-dn {bind_dn} \
+	  --ldap-bind-password {bind_password} --ldap-pid {slapd_pid}
 
 check: ## gofmt, go vet, staticcheck, go test -race, govulncheck (needs its online database)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -47,6 +54,9 @@ fuzz: ## run each fuzz target for FUZZTIME (corpora in testdata/fuzz are replaye
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeRecords$$' -fuzztime $(FUZZTIME) ./store/bolt
 	$(GO) test -run '^$$' -fuzz '^FuzzUserPassword$$' -fuzztime $(FUZZTIME) ./radiusd
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAttribute$$' -fuzztime $(FUZZTIME) ./radiusd
+	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeName$$' -fuzztime $(FUZZTIME) ./ldapauth
+	$(GO) test -run '^$$' -fuzz '^FuzzDenialFor$$' -fuzztime $(FUZZTIME) ./ldapauth
 
 clean: ## remove build output (keeps ./var, which holds data and the master key)
 	rm -rf bin

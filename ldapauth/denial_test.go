@@ -158,3 +158,26 @@ func TestPrimaryGroupFilter(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDenialFor feeds arbitrary diagnostic messages (the part of a bind
+// error a server controls) to the sub-code parser: a message is given only
+// for the codes that follow a right password, never otherwise.
+func FuzzDenialFor(f *testing.F) {
+	for _, s := range []string{"80090308: LdapErr: DSID-0C09042A, comment: AcceptSecurityContext error, data 773, v3839",
+		"data 52e", "data 775", "data", "data 5", "xdata 533", "data 533x", ""} {
+		f.Add(s)
+	}
+	log := slog.New(slog.DiscardHandler)
+	f.Fuzz(func(t *testing.T, diag string) {
+		id := denialFor(&ldap.Error{ResultCode: ldap.LDAPResultInvalidCredentials, Err: errors.New(diag)}, nil, "cn=x", log)
+		if id.Reason == "" {
+			t.Fatalf("%q: no reason", diag)
+		}
+		if id.Message != "" {
+			m := adSubCode.FindStringSubmatch(diag)
+			if m == nil || adDenials[strings.ToLower(m[1])].msg != id.Message {
+				t.Fatalf("%q: message %q without a matching sub-code", diag, id.Message)
+			}
+		}
+	})
+}

@@ -64,14 +64,7 @@ func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry,
 		// groups whose member (or uniqueMember) is a group of the level
 		// below. seen stops cycles; maxNesting stops a runaway tree.
 		for depth := 0; len(frontier) > 0 && depth < maxNesting; depth++ {
-			var b strings.Builder
-			b.WriteString("(|")
-			for _, dn := range frontier {
-				v := ldap.EscapeFilter(dn)
-				b.WriteString("(member=" + v + ")(uniqueMember=" + v + ")")
-			}
-			b.WriteString(")")
-			es, err := d.searchAll(ctx, c, base, ldap.ScopeWholeSubtree, b.String(), nameAttrs, 0)
+			es, err := d.searchAll(ctx, c, base, ldap.ScopeWholeSubtree, NestedGroupFilter(frontier), nameAttrs, 0)
 			if err != nil {
 				return nil, fmt.Errorf("nested group search: %w", err)
 			}
@@ -100,6 +93,19 @@ func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry,
 		}
 	}
 	return out, nil
+}
+
+// NestedGroupFilter finds the groups whose member or uniqueMember is any of
+// groupDNs: one level of client-side nesting.
+func NestedGroupFilter(groupDNs []string) string {
+	var b strings.Builder
+	b.WriteString("(|")
+	for _, dn := range groupDNs {
+		v := ldap.EscapeFilter(dn)
+		b.WriteString("(member=" + v + ")(uniqueMember=" + v + ")")
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // primaryGroupFilter builds the search for the group whose SID is the

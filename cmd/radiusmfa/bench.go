@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"radiusmfa/config"
 )
 
 // benchOptions are the load generator's settings.
@@ -26,6 +28,8 @@ type benchOptions struct {
 	UsersFile   string // JSON list of {name,password,secret} (target mode)
 	JSON        bool
 	Ops         string // with --spawn: the server's ops listener, with pprof
+	Rounds      int
+	LDAP        benchLDAP
 }
 
 func (c *cli) bench(args []string) error {
@@ -37,22 +41,30 @@ func (c *cli) bench(args []string) error {
 	fs.IntVar(&o.Users, "users", 2000, "users to enroll with --spawn (each takes at most 3 logins per 30 s step)")
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "requests outstanding at once")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to send")
-	fs.StringVar(&o.Argon2, "argon2", "cheap", "with --spawn: cheap (exposes the server's own overhead) or production (config defaults)")
+	fs.StringVar(&o.Argon2, "argon2", "cheap", "with --spawn: cheap (exposes the server's own overhead) or production (config defaults); unused with --ldap-url")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.StringVar(&o.UsersFile, "users-file", "", "without --spawn: JSON [{\"name\",\"password\",\"secret\"}] of enrolled users")
 	fs.BoolVar(&o.JSON, "json", false, "print the result as JSON")
 	fs.StringVar(&o.Ops, "ops", "", "with --spawn: serve the spawned server's metrics and /debug/pprof on this address")
+	fs.IntVar(&o.Rounds, "rounds", 1, "load the server this many times (with --ldap-url, each followed by the ceilings) and summarise")
+	o.LDAP.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if o.Concurrency < 1 || o.Duration <= 0 || o.Users < 1 {
-		return fmt.Errorf("--concurrency, --users and --duration must be positive")
+	if o.Concurrency < 1 || o.Duration <= 0 || o.Users < 1 || o.Rounds < 1 {
+		return fmt.Errorf("--concurrency, --users, --duration and --rounds must be positive")
+	}
+	if o.LDAP.enabled() {
+		if err := o.LDAP.check(o); err != nil {
+			return err
+		}
 	}
 	var users []benchUser
 	var serverPID int
+	var srv *benchServer
 	if o.Spawn {
-		srv, err := c.spawnBenchServer(o)
-		if err != nil {
+		var err error
+		if srv, err = c.spawnBenchServer(o); err != nil {
 			return err
 		}
 		defer srv.stop()
@@ -69,19 +81,70 @@ func (c *cli) bench(args []string) error {
 			return fmt.Errorf("%s: %w", o.UsersFile, err)
 		}
 	}
-	cpu0 := processCPU(serverPID)
+	if o.LDAP.enabled() {
+		// The ceilings open their connections before their clocks start;
+		// so does the server, through logins that are not counted.
+		warm := o
+		warm.Duration = min(2*time.Second, o.Duration)
+		fmt.Fprintf(c.stderr, "bench: warming up for %s (the server opens its LDAP connections)...\n", warm.Duration)
+		if _, err := runLoad(context.Background(), warm, users); err != nil {
+			return err
+		}
+	}
+	var rounds []benchResult
+	for r := 1; r <= o.Rounds; r++ {
+		if o.Rounds > 1 {
+			fmt.Fprintf(c.stderr, "bench: round %d of %d...\n", r, o.Rounds)
+		}
+		res, err := c.benchRound(o, srv, users, serverPID)
+		if err != nil {
+			return err
+		}
+		rounds = append(rounds, res)
+		if o.Rounds > 1 && !o.JSON {
+			fmt.Fprintf(c.stdout, "--- round %d of %d\n", r, o.Rounds)
+			res.print(c.stdout, o)
+		}
+	}
+	switch {
+	case o.JSON && o.Rounds == 1:
+		return json.NewEncoder(c.stdout).Encode(rounds[0])
+	case o.JSON:
+		return json.NewEncoder(c.stdout).Encode(rounds)
+	case o.Rounds == 1:
+		rounds[0].print(c.stdout, o)
+	default:
+		printRounds(c.stdout, rounds)
+	}
+	return nil
+}
+
+// benchRound loads the server for --duration and, in an LDAP-backed run,
+// then measures the direct ceilings, so that a run of several rounds
+// interleaves the two and a host that speeds up or slows down between
+// them shows in every round alike.
+func (c *cli) benchRound(o benchOptions, srv *benchServer, users []benchUser, serverPID int) (benchResult, error) {
+	cpuServer, cpuDir, cpuSelf := processCPU(serverPID), processCPU(o.LDAP.SlapdPID), processCPU(os.Getpid())
 	res, err := runLoad(context.Background(), o, users)
 	if err != nil {
-		return err
+		return res, err
 	}
-	if serverPID != 0 && res.Accepted > 0 {
-		res.ServerCPUPerLogin = (processCPU(serverPID) - cpu0) / time.Duration(res.Accepted)
+	perLogin := func(d time.Duration) time.Duration { return d / time.Duration(max(res.Accepted, 1)) }
+	if serverPID != 0 {
+		res.ServerCPUPerLogin = perLogin(processCPU(serverPID) - cpuServer)
 	}
-	if o.JSON {
-		return json.NewEncoder(c.stdout).Encode(res)
+	if !o.LDAP.enabled() {
+		return res, nil
 	}
-	res.print(c.stdout, o)
-	return nil
+	res.LDAP = &benchLDAPResult{URL: o.LDAP.URL, Groups: o.LDAP.Groups, PoolSize: srv.cfg.LDAP.PoolSize,
+		GeneratorCPUPerLogin: perLogin(processCPU(os.Getpid()) - cpuSelf)}
+	if o.LDAP.SlapdPID != 0 {
+		res.LDAP.DirectoryCPUPerLogin = perLogin(processCPU(o.LDAP.SlapdPID) - cpuDir)
+	}
+	if o.LDAP.Ceiling {
+		err = c.benchCeilings(o, srv.cfg, users, &res)
+	}
+	return res, err
 }
 
 // benchServer is a server started by bench --spawn.
@@ -90,6 +153,7 @@ type benchServer struct {
 	addr  string
 	pid   int
 	users []benchUser
+	cfg   *config.Config // as the server loaded it
 }
 
 // spawnBenchServer prepares a data directory with enrolled users, starts
@@ -100,26 +164,12 @@ func (c *cli) spawnBenchServer(o benchOptions) (*benchServer, error) {
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	argon := ""
-	if o.Argon2 == "cheap" {
-		argon = "localdir:\n  argon2: {time: 1, memory_kib: 8, threads: 1}\n"
-	} else if o.Argon2 != "production" {
+	cfg, err := benchConfig(dir, o)
+	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("--argon2 must be cheap or production")
+		return nil, err
 	}
 	cfgPath := filepath.Join(dir, "bench.yaml")
-	cfg := fmt.Sprintf(`data_dir: %s
-log: {level: warn}
-radius:
-  listen: ["127.0.0.1:0"]
-  accounting_listen: []
-  max_in_flight: 4096
-  clients:
-    - {name: bench, networks: ["127.0.0.1/32"], secret: testing123}
-auth:
-  lockout: {threshold: 0}
-ops: {listen: "%s", pprof: %t}
-%s`, dir, o.Ops, o.Ops != "", argon)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		cleanup()
 		return nil, err
@@ -129,8 +179,14 @@ ops: {listen: "%s", pprof: %t}
 		cleanup()
 		return nil, err
 	}
-	fmt.Fprintf(c.stderr, "bench: enrolling %d users (%s argon2id)...\n", o.Users, o.Argon2)
-	users, err := c.enrollBenchUsers(loaded, o.Users)
+	var users []benchUser
+	if o.LDAP.enabled() {
+		fmt.Fprintf(c.stderr, "bench: enrolling %d users of %s (one directory login each)...\n", o.Users, o.LDAP.URL)
+		users, err = c.enrollLDAPBenchUsers(loaded, o.LDAP, o.Users)
+	} else {
+		fmt.Fprintf(c.stderr, "bench: enrolling %d users (%s argon2id)...\n", o.Users, o.Argon2)
+		users, err = c.enrollBenchUsers(loaded, o.Users)
+	}
 	if err != nil {
 		cleanup()
 		return nil, err
@@ -168,7 +224,35 @@ ops: {listen: "%s", pprof: %t}
 		stop()
 		return nil, err
 	}
-	return &benchServer{stop: stop, addr: addr, pid: cmd.Process.Pid, users: users}, nil
+	return &benchServer{stop: stop, addr: addr, pid: cmd.Process.Pid, users: users, cfg: loaded}, nil
+}
+
+// benchConfig is the spawned server's configuration: decisions logged,
+// audit on, lockout off (the generator never fails), and the built-in
+// directory with the chosen hash or, with --ldap-url, the directory.
+func benchConfig(dir string, o benchOptions) (string, error) {
+	directory, section := "builtin", ""
+	switch {
+	case o.LDAP.enabled():
+		directory, section = directoryLDAP, o.LDAP.configYAML(o.Concurrency)
+	case o.Argon2 == "cheap":
+		section = "localdir:\n  argon2: {time: 1, memory_kib: 8, threads: 1}\n"
+	case o.Argon2 != "production":
+		return "", fmt.Errorf("--argon2 must be cheap or production")
+	}
+	return fmt.Sprintf(`data_dir: %s
+log: {level: warn}
+radius:
+  listen: ["127.0.0.1:0"]
+  accounting_listen: []
+  max_in_flight: 4096
+  clients:
+    - {name: bench, networks: ["127.0.0.1/32"], secret: testing123}
+auth:
+  directory: %s
+  lockout: {threshold: 0}
+ops: {listen: "%s", pprof: %t}
+%s`, dir, directory, o.Ops, o.Ops != "", section), nil
 }
 
 // waitReady polls the server's log file for its ready line and returns the

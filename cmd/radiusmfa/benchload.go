@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,6 +31,7 @@ type benchUser struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
 	Secret   string `json:"secret"` // base32
+	dn       string // LDAP-backed runs: the entry the user binds as
 	lastStep int64
 }
 
@@ -87,12 +89,13 @@ type benchResult struct {
 	Elapsed                                     time.Duration
 	AcceptedPerSec                              float64
 	P50, P99, Max                               time.Duration
-	ServerCPUPerLogin                           time.Duration // with --spawn
+	ServerCPUPerLogin                           time.Duration    // with --spawn
+	LDAP                                        *benchLDAPResult `json:",omitempty"`
 }
 
 func (r benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "target %s, %d users, concurrency %d, %s\n", o.Addr, o.Users, o.Concurrency, o.Duration)
-	if o.Spawn {
+	if o.Spawn && !o.LDAP.enabled() {
 		fmt.Fprintf(w, "server argon2id: %s\n", o.Argon2)
 	}
 	fmt.Fprintf(w, "sent %d: accepted %d, rejected %d, timeouts %d\n", r.Sent, r.Accepted, r.Rejected, r.Timeouts)
@@ -101,6 +104,9 @@ func (r benchResult) print(w io.Writer, o benchOptions) {
 	if r.ServerCPUPerLogin > 0 {
 		fmt.Fprintf(w, "server CPU per accepted login: %s (%.0f logins/s per core)\n",
 			r.ServerCPUPerLogin.Round(time.Microsecond), float64(time.Second)/float64(r.ServerCPUPerLogin))
+	}
+	if r.LDAP != nil {
+		r.LDAP.print(w, r.AcceptedPerSec, r.ServerCPUPerLogin, o.Concurrency)
 	}
 }
 
@@ -281,4 +287,55 @@ func (e *requestEncoder) encode(id byte, user, password, code string) []byte {
 	copy(b[22:38], mac.Sum(nil))
 	e.buf = b
 	return b
+}
+
+// printRounds summarises a run of several rounds: each figure round by
+// round, throughput also pooled (everything done over all the time taken).
+func printRounds(w io.Writer, rs []benchResult) {
+	list := func(f func(benchResult) string) string {
+		out := make([]string, len(rs))
+		for i, r := range rs {
+			out[i] = f(r)
+		}
+		return strings.Join(out, ", ")
+	}
+	rate := func(v float64) string { return fmt.Sprintf("%.0f", v) }
+	us := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+	var accepted int64
+	var elapsed time.Duration
+	for _, r := range rs {
+		accepted += r.Accepted
+		elapsed += r.Elapsed
+	}
+	pooled := float64(accepted) / elapsed.Seconds()
+	fmt.Fprintf(w, "=== %d rounds\n", len(rs))
+	fmt.Fprintf(w, "accepted logins/s: %s (pooled %.0f)\n", list(func(r benchResult) string { return rate(r.AcceptedPerSec) }), pooled)
+	fmt.Fprintf(w, "latency p99: %s\n", list(func(r benchResult) string { return us(r.P99) }))
+	fmt.Fprintf(w, "server CPU per login: %s\n", list(func(r benchResult) string { return us(r.ServerCPUPerLogin) }))
+	if rs[0].LDAP == nil || len(rs[0].LDAP.Ceilings) == 0 {
+		return
+	}
+	if rs[0].LDAP.DirectoryCPUPerLogin > 0 {
+		fmt.Fprintf(w, "directory CPU per login: %s\n", list(func(r benchResult) string { return us(r.LDAP.DirectoryCPUPerLogin) }))
+	}
+	var ceilingOps []int64
+	var ceilingTime []time.Duration
+	for i, c := range rs[0].LDAP.Ceilings {
+		ceilingOps, ceilingTime = append(ceilingOps, 0), append(ceilingTime, 0)
+		for _, r := range rs {
+			ceilingOps[i] += r.LDAP.Ceilings[i].Ops
+			ceilingTime[i] += r.LDAP.Ceilings[i].Elapsed
+		}
+		fmt.Fprintf(w, "direct %s/s: %s (pooled %.0f); p99 %s\n", c.Name,
+			list(func(r benchResult) string { return rate(r.LDAP.Ceilings[i].OpsPerSec) }),
+			float64(ceilingOps[i])/ceilingTime[i].Seconds(),
+			list(func(r benchResult) string { return us(r.LDAP.Ceilings[i].P99) }))
+	}
+	ratio := pooled / (float64(ceilingOps[0]) / ceilingTime[0].Seconds())
+	verdict := "met"
+	if ratio < ldapTarget {
+		verdict = "MISSED"
+	}
+	fmt.Fprintf(w, "logins/s of the search-then-bind ceiling: %s; pooled %.0f%% (target ≥ %.0f%%: %s)\n",
+		list(func(r benchResult) string { return fmt.Sprintf("%.0f%%", 100*r.LDAP.OfCeiling) }), 100*ratio, 100*ldapTarget, verdict)
 }

@@ -62,6 +62,9 @@ func (c *Config) validateGeneral(p *problems) {
 			p.addf("ops.listen", "%v", err)
 		}
 	}
+	if c.Ops.GCPercent < 25 || c.Ops.GCPercent > 10000 {
+		p.addf("ops.gc_percent", "must be from 25 to 10000, got %d", c.Ops.GCPercent)
+	}
 	p.nonNegative("audit.max_records", c.Audit.MaxRecords)
 	if c.Audit.MaxAge < 0 {
 		p.addf("audit.max_age", "must not be negative, got %s", c.Audit.MaxAge)

@@ -24,6 +24,7 @@ func TestValidationErrors(t *testing.T) {
 		{"log.format", "", []string{"RADIUSMFA_LOG_FORMAT=xml"}, `log.format: must be one of text, json, got "xml"`},
 		{"ops.listen", "", []string{"RADIUSMFA_OPS_LISTEN=9812"}, `ops.listen: "9812" is not host:port`},
 		{"audit.max_records", "", []string{"RADIUSMFA_AUDIT_MAX_RECORDS=-1"}, "audit.max_records: must not be negative"},
+		{"ops.gc_percent", "", []string{"RADIUSMFA_OPS_GC_PERCENT=10"}, "ops.gc_percent: must be from 25 to 10000, got 10"},
 		{"audit.max_age", "", []string{"RADIUSMFA_AUDIT_MAX_AGE=-1h"}, "audit.max_age: must not be negative"},
 
 		{"radius.listen empty", "", []string{"RADIUSMFA_RADIUS_LISTEN="}, "radius.listen: at least one address is required"},

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -46,6 +47,9 @@ func (c *cli) serve(args []string) error {
 // runServer wires every part in a visible order and runs until ctx ends.
 func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	log := newLogger(cfg.Log, c.stderr)
+	if _, set := config.LookupEnv(c.env, "GOGC"); !set {
+		debug.SetGCPercent(cfg.Ops.GCPercent)
+	}
 	st, err := c.openStore(cfg, log)
 	if err != nil {
 		return err

@@ -83,9 +83,9 @@ func inAny(id Identity, groups []string) bool {
 // IsMember reports whether id is in group g, named by cn or by DN.
 func IsMember(id Identity, g string) bool {
 	if strings.Contains(g, "=") {
-		want := squashDN(g)
+		want := DNKey(g)
 		for _, dn := range id.GroupDNs {
-			if squashDN(dn) == want {
+			if DNKey(dn) == want {
 				return true
 			}
 		}
@@ -99,9 +99,9 @@ func IsMember(id Identity, g string) bool {
 	return false
 }
 
-// squashDN lower-cases a DN and drops the blanks around its separators, so
+// DNKey lower-cases a DN and drops the blanks around its separators, so
 // "CN=VPN Users, OU=Groups" and "cn=vpn users,ou=groups" compare equal.
-func squashDN(dn string) string {
+func DNKey(dn string) string {
 	parts := strings.Split(strings.ToLower(dn), ",")
 	for i, p := range parts {
 		k, v, _ := strings.Cut(p, "=")

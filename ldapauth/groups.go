@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"radiusmfa/auth"
 )
 
 // inChainOID is AD's LDAP_MATCHING_RULE_IN_CHAIN: a filter using it has
@@ -23,7 +25,7 @@ func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry,
 	var out []group
 	seen := map[string]bool{}
 	add := func(dn, name string) bool {
-		key := normDN(dn)
+		key := auth.DNKey(dn) // one server spells a DN one way: no full parse needed
 		if seen[key] {
 			return false
 		}
@@ -48,7 +50,8 @@ func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry,
 	}
 	nameAttrs := []string{d.cfg.GroupNameAttribute}
 	if d.cfg.GroupFilter != "" {
-		f := strings.NewReplacer(phDN, ldap.EscapeFilter(entry.DN), phUsername, ldap.EscapeFilter(username)).Replace(d.cfg.GroupFilter)
+		f := strings.ReplaceAll(d.cfg.GroupFilter, phDN, ldap.EscapeFilter(entry.DN))
+		f = strings.ReplaceAll(f, phUsername, ldap.EscapeFilter(username))
 		es, err := d.searchAll(ctx, c, base, ldap.ScopeWholeSubtree, f, nameAttrs, 0)
 		if err != nil {
 			return nil, fmt.Errorf("group search: %w", err)
@@ -138,13 +141,4 @@ func firstRDNValue(dn string) string {
 		return dn
 	}
 	return p.RDNs[0].Attributes[0].Value
-}
-
-// normDN is a DN's comparison key: parsed and lower-cased where it parses.
-func normDN(dn string) string {
-	p, err := ldap.ParseDN(dn)
-	if err != nil {
-		return strings.ToLower(dn)
-	}
-	return strings.ToLower(p.String())
 }

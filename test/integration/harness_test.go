@@ -43,6 +43,8 @@ type serverOpts struct {
 	// the file (the ldap, policy and policies sections).
 	Directory string
 	Extra     string
+	// ClientPolicy names the entry of policies (in Extra) the client uses.
+	ClientPolicy string
 }
 
 // server is one radiusmfa serve process and its data directory, which
@@ -116,6 +118,9 @@ func (s *server) configYAML() string {
 	b.WriteString("      networks: [\"127.0.0.1/32\", \"::1/128\"]\n")
 	fmt.Fprintf(&b, "      secret: %q\n", testSecret)
 	fmt.Fprintf(&b, "      require_message_authenticator: %q\n", or(o.RequireMA, "true"))
+	if o.ClientPolicy != "" {
+		fmt.Fprintf(&b, "      policy: %q\n", o.ClientPolicy)
+	}
 	b.WriteString("auth:\n  lockout:\n    threshold: 3\n    duration: 0s\n")
 	if o.Directory != "" {
 		fmt.Fprintf(&b, "  directory: %q\n", o.Directory)

@@ -188,6 +188,43 @@ func TestOpenLDAPEndToEnd(t *testing.T) {
 	}
 }
 
+// TestPerClientPolicy: a RADIUS client with a policy of its own uses it
+// instead of the global one: here MFA only for vpn-admins, and a FortiGate
+// group for everyone.
+func TestPerClientPolicy(t *testing.T) {
+	t.Parallel()
+	sl := ldaptest.StartSlapd(t, ldaptest.SlapdOptions{})
+	s := startServer(t, serverOpts{Directory: "ldap", ClientPolicy: "fortigate",
+		Extra: slapdSection([]string{sl.LDAPSURL}, sl.CAFile, sl.BindDN, sl.BindPassword, sl.BaseDN) + replyPolicy + `policies:
+  - name: fortigate
+    require_groups: [vpn-users]
+    mfa: groups
+    mfa_required_groups: ["cn=vpn-admins,ou=groups,dc=example,dc=org"]
+    reply:
+      - attributes: [{name: Fortinet-Group-Name, value: forti-vpn}]
+`})
+	addr := s.authAddr(t)
+	// alice is in vpn-users only: the client's policy lets her in on the
+	// password, with its attribute and not the global policy's.
+	r := login(t, addr, "alice", "alice-pass")
+	s.expectCode(t, r, "Access-Accept")
+	expectAttrs(t, s, r, map[string][]string{"Fortinet-Group-Name": {"forti-vpn"}})
+	s.expectAudit(t, "alice", 1, "accept", "mfa_not_required")
+	// bob is in vpn-admins (named by DN): he needs his code.
+	s.expectCode(t, login(t, addr, "bob", "bob-pass"), "Access-Reject")
+	s.expectAudit(t, "bob", 1, "reject", "not_enrolled")
+	// frank is in no vpn group.
+	s.expectCode(t, login(t, addr, "frank", "frank-pass"), "Access-Reject")
+	s.expectAudit(t, "frank", 1, "reject", "not_in_required_group")
+	// ldap test shows the client's policy.
+	out := s.mustCLI(t, "alice-pass\n", "ldap", "test", "alice", "--client", "localhost")
+	for _, want := range []string{`"fortigate"`, "allowed on the password alone (mfa_not_required)", `Fortinet-Group-Name = "forti-vpn"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ldap test --client: no %q in\n%s", want, out)
+		}
+	}
+}
+
 func writeBundle(t *testing.T, dst string, files ...string) {
 	t.Helper()
 	var all []byte

@@ -304,3 +304,51 @@ func waitOrFail(t *testing.T, what string, done <-chan struct{}) {
 		t.Fatalf("%s did not finish: deadlock", what)
 	}
 }
+
+// TestCommitterLingersOnlyUnderLoad: writes one after another never wait
+// for companions; once groups of several form, the committer waits a little
+// for more, and everything is still committed and answered.
+func TestCommitterLingersOnlyUnderLoad(t *testing.T) {
+	c, db := openCommitter(t)
+	for i := range 50 {
+		if err := c.do(context.Background(), put(fmt.Sprintf("seq%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.lingered != 0 {
+		t.Fatalf("sequential writes lingered %d times, want 0", c.lingered)
+	}
+
+	// A group of several: hold the committer while writers queue up.
+	release := hold(t, c)
+	before := runtime.NumGoroutine()
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*n)
+	for i := range n {
+		wg.Go(func() { errs <- c.do(context.Background(), put(fmt.Sprintf("burst%d", i))) })
+	}
+	waitWaiting(before, n)
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if k := fmt.Sprintf("burst%d", i); !has(t, db, k) {
+			t.Fatalf("%s was answered but not committed", k)
+		}
+	}
+	// The held write was a group of one; the waiting writers formed the
+	// next, of several; so the write after them lingers, and is committed.
+	if err := c.do(context.Background(), put("after")); err != nil || !has(t, db, "after") {
+		t.Fatalf("write after the burst: %v", err)
+	}
+	// Read after the answer: the committer counted before committing.
+	if c.lingered == 0 {
+		t.Error("the write after a burst did not linger")
+	}
+}

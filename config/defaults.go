@@ -51,6 +51,7 @@ func Default() *Config {
 		},
 		Policy: PolicyConfig{MFA: "all"},
 		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
+		Web:    WebConfig{Listen: "127.0.0.1:8443"},
 		Ops:    OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300},
 	}
 }

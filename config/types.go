@@ -19,6 +19,7 @@ type Config struct {
 	Policy   PolicyConfig   `mapstructure:"policy"`
 	Policies []PolicyConfig `mapstructure:"policies"`
 	Audit    AuditConfig    `mapstructure:"audit"`
+	Web      WebConfig      `mapstructure:"web"`
 	Ops      OpsConfig      `mapstructure:"ops"`
 	Admin    AdminConfig    `mapstructure:"admin"`
 }
@@ -191,4 +192,21 @@ type ReplyRuleConfig struct {
 type AttributeConfig struct {
 	Name  string `mapstructure:"name"`
 	Value string `mapstructure:"value"`
+}
+
+// WebConfig is the enrollment site's listener.
+type WebConfig struct {
+	// Listen is host:port for HTTPS (default 127.0.0.1:8443); "" disables
+	// the site.
+	Listen string `mapstructure:"listen"`
+	// CertFile and KeyFile are the site's certificate and key (PEM). Without
+	// them a self-signed certificate is made on first run and kept in
+	// data_dir (web.crt, web.key); its fingerprint is logged at start.
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+	// BehindProxy serves plain HTTP for a TLS-terminating reverse proxy; only
+	// connections from TrustedProxies (CIDRs) are served, and only their
+	// X-Forwarded-For is believed.
+	BehindProxy    bool     `mapstructure:"behind_proxy"`
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }

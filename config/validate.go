@@ -47,6 +47,7 @@ func (c *Config) validate() []error {
 	c.validateTOTP(&p)
 	c.validateLocalDir(&p)
 	c.validateLDAP(&p)
+	c.validateWeb(&p)
 	c.validatePolicies(&p)
 	return p.errs
 }

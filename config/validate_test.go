@@ -25,6 +25,12 @@ func TestValidationErrors(t *testing.T) {
 		{"ops.listen", "", []string{"RADIUSMFA_OPS_LISTEN=9812"}, `ops.listen: "9812" is not host:port`},
 		{"audit.max_records", "", []string{"RADIUSMFA_AUDIT_MAX_RECORDS=-1"}, "audit.max_records: must not be negative"},
 		{"ops.gc_percent", "", []string{"RADIUSMFA_OPS_GC_PERCENT=10"}, "ops.gc_percent: must be from 25 to 10000, got 10"},
+		{"web.listen", "", []string{"RADIUSMFA_WEB_LISTEN=8443"}, `web.listen: "8443" is not host:port`},
+		{"web.listen clash", "", []string{"RADIUSMFA_WEB_LISTEN=127.0.0.1:9812"}, "web.listen: 127.0.0.1:9812 is also ops.listen"},
+		{"web.cert_file", "web: {cert_file: /x}", nil, "web.cert_file: cert_file and key_file go together"},
+		{"web.trusted_proxies", "web: {behind_proxy: true}", nil, "web.trusted_proxies: behind_proxy serves plain HTTP"},
+		{"web.trusted_proxies entry", "web: {behind_proxy: true, trusted_proxies: [10.0.0.1/8]}", nil, `web.trusted_proxies[0]: "10.0.0.1/8" has host bits set`},
+		{"web.behind_proxy with cert", "web: {behind_proxy: true, trusted_proxies: [10.0.0.1], cert_file: /c, key_file: /k}", nil, "web.behind_proxy: behind_proxy serves plain HTTP: cert_file and key_file would go unused"},
 		{"audit.max_age", "", []string{"RADIUSMFA_AUDIT_MAX_AGE=-1h"}, "audit.max_age: must not be negative"},
 
 		{"radius.listen empty", "", []string{"RADIUSMFA_RADIUS_LISTEN="}, "radius.listen: at least one address is required"},

@@ -252,6 +252,7 @@ auth:
   directory: %s
   lockout: {threshold: 0}
 ops: {listen: "%s", pprof: %t}
+web: {listen: ""}
 %s`, dir, directory, o.Ops, o.Ops != "", section), nil
 }
 

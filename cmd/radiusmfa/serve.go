@@ -23,6 +23,7 @@ import (
 	"radiusmfa/admin"
 	"radiusmfa/audit"
 	"radiusmfa/config"
+	"radiusmfa/enrollment"
 	"radiusmfa/radiusd"
 	"radiusmfa/store"
 )
@@ -96,6 +97,18 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	go sock.Serve()
 	defer sock.Close()
 
+	site, err := startSite(cfg, log)
+	if err != nil {
+		return err
+	}
+	if site != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = site.Close(sctx)
+		}()
+	}
+
 	var stopping atomic.Bool
 	health := func(ctx context.Context) error {
 		if stopping.Load() {
@@ -114,7 +127,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 
 	log.Info("radiusmfa ready", "version", version, "auth", addrList(srv.AuthAddrs()),
 		"accounting", addrList(srv.AcctAddrs()), "ops", ops.Addr(), "admin_socket", cfg.Admin.Socket,
-		"store", cfg.Store.Path, "directory", cfg.Auth.Directory)
+		"store", cfg.Store.Path, "directory", cfg.Auth.Directory, "web", siteURL(site))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	select {
@@ -244,4 +257,41 @@ func startOps(cfg config.OpsConfig, reg *prometheus.Registry, health func(contex
 		}
 	}()
 	return &opsServer{srv: srv, addr: ln.Addr().String()}, nil
+}
+
+// startSite starts the enrollment site unless web.listen is empty (nil
+// then). A self-signed certificate made now is announced with its
+// fingerprint, which users compare with what their browser shows.
+func startSite(cfg *config.Config, log *slog.Logger) (*enrollment.Site, error) {
+	w := cfg.Web
+	if w.Listen == "" {
+		return nil, nil
+	}
+	sc := enrollment.Config{Addr: w.Listen, BehindProxy: w.BehindProxy}
+	for _, p := range w.TrustedProxies {
+		sc.TrustedProxies = append(sc.TrustedProxies, netip.MustParsePrefix(p)) // normalised by config
+	}
+	if !w.BehindProxy {
+		host, _, _ := net.SplitHostPort(w.Listen)
+		cert, err := enrollment.LoadCertificate(w.CertFile, w.KeyFile, cfg.DataDir, []string{host}, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		sc.Certificate = cert
+		switch {
+		case cert.Created:
+			log.Warn("made a self-signed certificate for the enrollment site: browsers will warn until you configure web.cert_file; compare this fingerprint",
+				"file", cert.CertFile, "sha256", cert.Fingerprint)
+		case cert.SelfSigned:
+			log.Info("enrollment site certificate (self-signed)", "file", cert.CertFile, "sha256", cert.Fingerprint)
+		}
+	}
+	return enrollment.Start(sc, log)
+}
+
+func siteURL(s *enrollment.Site) string {
+	if s == nil {
+		return ""
+	}
+	return s.URL()
 }

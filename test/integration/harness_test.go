@@ -68,6 +68,7 @@ type readyAddrs struct {
 	Auth       []string
 	Accounting []string
 	Ops        string
+	Web        string // the enrollment site's URL
 }
 
 // startServer writes a configuration and starts a server, stopped when t ends.
@@ -130,6 +131,7 @@ func (s *server) configYAML() string {
 		fmt.Fprintf(&b, "  max_concurrent_hashes: %d\n", o.MaxConcurrentHashes)
 	}
 	b.WriteString("ops:\n  listen: \"127.0.0.1:0\"\n")
+	b.WriteString("web:\n  listen: \"127.0.0.1:0\"\n")
 	b.WriteString(o.Extra)
 	return b.String()
 }
@@ -195,9 +197,10 @@ func (s *server) scanLogs(r io.Reader, ready chan<- readyAddrs, scanned chan<- s
 			Auth       string `json:"auth"`
 			Accounting string `json:"accounting"`
 			Ops        string `json:"ops"`
+			Web        string `json:"web"`
 		}
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "radiusmfa ready" {
-			ready <- readyAddrs{Auth: splitList(l.Auth), Accounting: splitList(l.Accounting), Ops: l.Ops}
+			ready <- readyAddrs{Auth: splitList(l.Auth), Accounting: splitList(l.Accounting), Ops: l.Ops, Web: l.Web}
 			sent = true
 		}
 	}

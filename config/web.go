@@ -1,0 +1,37 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// validateWeb checks the enrollment site's listener. Trusted proxies are
+// normalised to CIDR prefixes, like client networks.
+func (c *Config) validateWeb(p *problems) {
+	w := &c.Web
+	if w.Listen != "" {
+		if _, err := parseListen(w.Listen); err != nil {
+			p.addf("web.listen", "%v", err)
+		}
+		if w.Listen == c.Ops.Listen && !strings.HasSuffix(w.Listen, ":0") {
+			p.addf("web.listen", "%s is also ops.listen", w.Listen)
+		}
+	}
+	if (w.CertFile == "") != (w.KeyFile == "") {
+		p.addf("web.cert_file", "cert_file and key_file go together")
+	}
+	if w.BehindProxy && len(w.TrustedProxies) == 0 {
+		p.addf("web.trusted_proxies", "behind_proxy serves plain HTTP: list the proxies' addresses it may come from")
+	}
+	if w.BehindProxy && w.CertFile != "" {
+		p.addf("web.behind_proxy", "behind_proxy serves plain HTTP: cert_file and key_file would go unused")
+	}
+	for i, s := range w.TrustedProxies {
+		n, err := parseNetwork(s)
+		if err != nil {
+			p.addf(fmt.Sprintf("web.trusted_proxies[%d]", i), "%v", err)
+			continue
+		}
+		w.TrustedProxies[i] = n.String()
+	}
+}

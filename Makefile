@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 GOVULNCHECK_VERSION ?= v1.9.0
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-deps bench check fuzz clean
+.PHONY: help build run test test-deps bench check fuzz screenshots clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,7 +18,7 @@ build: ## build bin/radiusmfa
 run: build ## serve with examples/dev.yaml: RADIUS on 127.0.0.1:1812, secret testing123, data in ./var
 	$(BIN) serve --config examples/dev.yaml
 
-test-deps: ## install the Debian packages the tests drive (radclient, oathtool) when missing
+test-deps: ## install the Debian packages the tests drive (radclient, oathtool, slapd, Samba AD, Chromium) when missing
 	@scripts/test-deps.sh
 
 test: test-deps ## the whole suite: unit, fuzz corpora, integration against the real binary
@@ -57,6 +57,9 @@ fuzz: ## run each fuzz target for FUZZTIME (corpora in testdata/fuzz are replaye
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAttribute$$' -fuzztime $(FUZZTIME) ./radiusd
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeName$$' -fuzztime $(FUZZTIME) ./ldapauth
 	$(GO) test -run '^$$' -fuzz '^FuzzDenialFor$$' -fuzztime $(FUZZTIME) ./ldapauth
+
+screenshots: test-deps ## refresh docs/screenshots from the browser tests (headless Chromium)
+	RADIUSMFA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'Browser' ./test/integration
 
 clean: ## remove build output (keeps ./var, which holds data and the master key)
 	rm -rf bin

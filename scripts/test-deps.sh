@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite drives when they are missing, so
 # a fresh machine passes `make test` unattended:
 #   radclient (freeradius-utils), oathtool, OpenLDAP slapd + ldap-utils,
-#   a Samba Active Directory domain controller, openssl (test CAs).
+#   a Samba Active Directory domain controller, openssl (test CAs), and a
+#   headless Chromium with its driver for the enrollment site's browser tests.
 set -euo pipefail
 
 need=()
@@ -13,6 +14,8 @@ have openssl    || need+=(openssl)
 have slapd      || need+=(slapd)
 have ldapsearch || need+=(ldap-utils)
 have slapadd    || need+=(slapd)
+have chromium        || need+=(chromium)
+have chromedriver    || need+=(chromium-driver)
 if ! have samba || ! have samba-tool || [ ! -d /usr/share/samba/setup ]; then
   need+=(samba samba-ad-dc samba-dsdb-modules samba-vfs-modules samba-ad-provision winbind ldb-tools attr)
 fi
@@ -31,6 +34,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for c in radclient oathtool openssl slapd ldapsearch samba samba-tool; do
+for c in radclient oathtool openssl slapd ldapsearch samba samba-tool chromium chromedriver; do
   have "$c" || { echo "test-deps: $c still missing after install" >&2; exit 1; }
 done

@@ -1,0 +1,116 @@
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// browserHint names what the browser tests need.
+const browserHint = "run `make test-deps` (Debian packages chromium, chromium-driver)"
+
+// newBrowser starts a headless Chromium (the system's, never a download)
+// that trusts exactly the enrollment site's certificate in dataDir, and
+// returns a context for chromedp actions, ended with t.
+func newBrowser(t *testing.T, dataDir string) context.Context {
+	t.Helper()
+	exe, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not found: %s", browserHint)
+	}
+	certPEM, err := os.ReadFile(filepath.Join(dataDir, "web.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(certPEM)
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // tests run as root in a container
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+		// Trust the site's self-signed key, and nothing else unusual.
+		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// The first Run starts the browser, under no timeout of its own (a
+	// timeout there would end the browser): later steps get timeouts.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v (%s)", err, browserHint)
+	}
+	return ctx
+}
+
+// screenshotDir is where browser tests save their screenshots:
+// $RADIUSMFA_SCREENSHOTS when set (docs/screenshots holds the committed
+// ones), else the test's temporary directory.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("RADIUSMFA_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestBrowserLandingPage loads the enrollment site in a real headless
+// Chromium over HTTPS: the page renders, its stylesheet loads under the
+// site's Content-Security-Policy, and a screenshot is saved.
+func TestBrowserLandingPage(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	browser := newBrowser(t, s.dataDir)
+	ctx, cancel := context.WithTimeout(browser, 60*time.Second)
+	defer cancel()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.webURL(t)),
+		chromedp.WaitVisible(chromedp.CSS("h1")),
+	)
+	if err != nil {
+		s.fatalf(t, "browser: %v", err)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Title())
+	if err != nil {
+		t.Fatal(err)
+	}
+	heading, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.styleSheets.length ? document.styleSheets[0].cssRules.length : 0`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if title != "radiusmfa enrollment" || heading != "radiusmfa enrollment" {
+		t.Errorf("title %q, heading %q", title, heading)
+	}
+	if rules == 0 {
+		t.Error("the stylesheet did not load (blocked by the Content-Security-Policy?)")
+	}
+	if len(shot) == 0 {
+		t.Fatal("empty screenshot")
+	}
+	if err := os.WriteFile(filepath.Join(screenshotDir(t), "landing.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

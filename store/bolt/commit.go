@@ -30,7 +30,7 @@ const maxIsolations = 3
 // write never waits for companions that are not coming.
 //
 // Under load (the previous group held more than one write) the committer
-// also lingers up to lingerFor for more writes before committing. Without
+// also lingers a little for more writes before committing (see lingerFor). Without
 // that, a steady stream of logins at a rate well below the disk's (1,500 a
 // second against a 2 ms commit, say) commits in groups of a handful, and
 // the commits' CPU (page writes, fdatasync) becomes a large part of a
@@ -51,10 +51,17 @@ type committer struct {
 	lingered int
 }
 
-// lingerFor bounds how long a group under load waits for companions. It is
-// small beside a login's network and directory time, and about one fsync on
-// the disks measured (docs/benchmarks.md).
-const lingerFor = 2 * time.Millisecond
+// A group under load (the previous one held lingerMinGroup writes or more)
+// waits for companions twice as long as the previous commit took, within
+// [lingerMin, lingerFor]: on a slow disk the wait grows with the fsync it
+// saves, on a fast one it stays short, and few writers (groups of one or
+// two) never wait. lingerFor is small beside a login's network and
+// directory time.
+const (
+	lingerMinGroup = 3
+	lingerMin      = 100 * time.Microsecond
+	lingerFor      = 2 * time.Millisecond
+)
 
 // write is one caller's fn waiting to be committed.
 type write struct {
@@ -112,27 +119,30 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
-	last := 0 // size of the previous group: more than one means load
+	last := 0              // size of the previous group: several means load
+	var took time.Duration // how long the previous commit took
 	for {
 		select {
 		case w := <-c.queue:
 			group := c.gather(w)
-			if last > 1 && len(group) < maxGroup {
-				group = c.linger(group)
+			if last >= lingerMinGroup && len(group) < maxGroup {
+				group = c.linger(group, min(max(2*took, lingerMin), lingerFor))
 			}
 			last = len(group)
+			start := time.Now()
 			c.commit(group)
+			took = time.Since(start)
 		case <-c.quit:
 			return
 		}
 	}
 }
 
-// linger adds the writes that arrive within lingerFor (or until stop) to
-// group, up to maxGroup.
-func (c *committer) linger(group []*write) []*write {
+// linger adds the writes that arrive within d (or until stop) to group, up
+// to maxGroup.
+func (c *committer) linger(group []*write, d time.Duration) []*write {
 	c.lingered++
-	t := time.NewTimer(lingerFor)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	for len(group) < maxGroup {
 		select {

@@ -35,10 +35,10 @@ type Site struct {
 //go:embed assets
 var assets embed.FS
 
-var pages = template.Must(template.ParseFS(assets, "assets/*.html"))
+var templates = template.Must(template.ParseFS(assets, "assets/*.html"))
 
 // Start listens on cfg.Addr and serves until Close.
-func Start(cfg Config, log *slog.Logger) (*Site, error) {
+func Start(cfg Config, deps Deps, log *slog.Logger) (*Site, error) {
 	if cfg.BehindProxy && len(cfg.TrustedProxies) == 0 {
 		return nil, errors.New("enrollment: behind_proxy needs trusted proxies")
 	}
@@ -57,7 +57,7 @@ func Start(cfg Config, log *slog.Logger) (*Site, error) {
 	}
 	s := &Site{ln: ln, url: scheme + "://" + ln.Addr().String() + "/"}
 	s.srv = &http.Server{
-		Handler:           Handler(cfg, log),
+		Handler:           Handler(cfg, deps, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -83,14 +83,19 @@ func (s *Site) Close(ctx context.Context) error {
 
 // Handler is the site's whole handler chain: the proxy gate (with
 // BehindProxy), security headers, cross-origin protection, then the routes.
-func Handler(cfg Config, log *slog.Logger) http.Handler {
+func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
+	if deps.Delimiter == "" {
+		deps.Delimiter = ","
+	}
+	p := &pages{deps: deps, sessions: newSessions(deps.Now), log: log}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := pages.ExecuteTemplate(w, "landing.html", nil); err != nil {
-			log.Error("enrollment: rendering the landing page", slog.Any("err", err))
-		}
-	})
+	mux.HandleFunc("GET /{$}", p.landing)
+	if deps.Auth != nil {
+		mux.HandleFunc("GET /signin", p.signinForm)
+		mux.HandleFunc("POST /signin", p.signin)
+		mux.HandleFunc("GET /me", p.me)
+		mux.HandleFunc("POST /signout", p.signout)
+	}
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	var h http.Handler = mux
 	h = http.NewCrossOriginProtection().Handler(h)

@@ -70,7 +70,7 @@ func TestSiteOverHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := Start(Config{Addr: "127.0.0.1:0", Certificate: cert}, slog.New(slog.DiscardHandler))
+	site, err := Start(Config{Addr: "127.0.0.1:0", Certificate: cert}, Deps{}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestProxyGate(t *testing.T) {
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "10.0.0.2:1"
-	Handler(Config{BehindProxy: true, TrustedProxies: trusted}, slog.New(slog.DiscardHandler)).ServeHTTP(w, r)
+	Handler(Config{BehindProxy: true, TrustedProxies: trusted}, Deps{}, slog.New(slog.DiscardHandler)).ServeHTTP(w, r)
 	if w.Code != http.StatusOK || w.Header().Get("Strict-Transport-Security") != "" || w.Header().Get("Content-Security-Policy") == "" {
 		t.Errorf("behind a proxy: %d, headers %v", w.Code, w.Header())
 	}

@@ -97,7 +97,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	go sock.Serve()
 	defer sock.Close()
 
-	site, err := startSite(cfg, log)
+	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Audit: auditw, Delimiter: cfg.Auth.Delimiter}, log)
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func startOps(cfg config.OpsConfig, reg *prometheus.Registry, health func(contex
 // startSite starts the enrollment site unless web.listen is empty (nil
 // then). A self-signed certificate made now is announced with its
 // fingerprint, which users compare with what their browser shows.
-func startSite(cfg *config.Config, log *slog.Logger) (*enrollment.Site, error) {
+func startSite(cfg *config.Config, deps enrollment.Deps, log *slog.Logger) (*enrollment.Site, error) {
 	w := cfg.Web
 	if w.Listen == "" {
 		return nil, nil
@@ -286,7 +286,7 @@ func startSite(cfg *config.Config, log *slog.Logger) (*enrollment.Site, error) {
 			log.Info("enrollment site certificate (self-signed)", "file", cert.CertFile, "sha256", cert.Fingerprint)
 		}
 	}
-	return enrollment.Start(sc, log)
+	return enrollment.Start(sc, deps, log)
 }
 
 func siteURL(s *enrollment.Site) string {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,69 @@ func TestBrowserLandingPage(t *testing.T) {
 	}
 	if err := os.WriteFile(filepath.Join(screenshotDir(t), "landing.png"), shot, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBrowserSignIn: a user signs in on the site in a real Chromium with
+// password and the current TOTP code (the same engine and single-use code
+// as RADIUS), sees their device, and signs out; the sign-in is audited.
+func TestBrowserSignIn(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOpts{})
+	a := s.newAccount(t, "web-user")
+	browser := newBrowser(t, s.dataDir)
+	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	defer cancel()
+	dir := screenshotDir(t)
+	shoot := func(name string) {
+		t.Helper()
+		shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), shot, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.webURL(t)),
+		chromedp.Click(chromedp.CSS(`a[href="/signin"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	); err != nil {
+		s.fatalf(t, "browser: %v", err)
+	}
+	shoot("signin.png")
+	c := a.code(t)
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#user"), a.Name),
+		chromedp.SendKeys(chromedp.CSS("#password"), a.Password),
+		chromedp.SendKeys(chromedp.CSS("#code"), c.Code),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#who")),
+	); err != nil {
+		s.fatalf(t, "signing in: %v", err)
+	}
+	a.accepted(c)
+	who, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#who")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("table")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who != a.Name || !strings.Contains(table, "Authenticator app") || !strings.Contains(table, "active") {
+		t.Errorf("devices page: user %q, table %q", who, table)
+	}
+	shoot("devices.png")
+	s.waitAuditKind(t, "web", a.Name)
+
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/signin"]`)),
+		chromedp.Navigate(s.webURL(t)+"me"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+	); err != nil {
+		s.fatalf(t, "signing out: %v", err)
 	}
 }

@@ -1,0 +1,125 @@
+package enrollment
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Session lifetimes: a session ends after IdleTimeout without a request or
+// AbsoluteTimeout after sign-in, whichever comes first.
+const (
+	IdleTimeout     = 15 * time.Minute
+	AbsoluteTimeout = 8 * time.Hour
+	sessionCookie   = "__Host-radiusmfa"
+	maxSessions     = 100_000
+)
+
+// Scope is what a session may do.
+type Scope int
+
+const (
+	// ScopeUser is a user who signed in with password and second factor.
+	ScopeUser Scope = iota + 1
+	// ScopeEnroll is a user with the right password and no device yet,
+	// allowed only to enroll one.
+	ScopeEnroll
+)
+
+type session struct {
+	user    string
+	scope   Scope
+	created time.Time
+	seen    time.Time
+}
+
+// sessions are kept in memory, keyed by the SHA-256 of the cookie value,
+// so a memory dump or a timing leak of the map gives no usable cookie.
+// A restart signs everyone out.
+type sessions struct {
+	mu  sync.Mutex
+	m   map[[32]byte]*session
+	now func() time.Time
+}
+
+func newSessions(now func() time.Time) *sessions {
+	if now == nil {
+		now = time.Now
+	}
+	return &sessions{m: map[[32]byte]*session{}, now: now}
+}
+
+// start makes a new session (a new id at every sign-in, never a reused one)
+// and sets its cookie.
+func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope) {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	id := base64.RawURLEncoding.EncodeToString(raw[:])
+	now := ss.now()
+	ss.mu.Lock()
+	ss.expire(now)
+	if len(ss.m) >= maxSessions {
+		ss.dropOldest()
+	}
+	ss.m[sha256.Sum256([]byte(id))] = &session{user: user, scope: scope, created: now, seen: now}
+	ss.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(AbsoluteTimeout / time.Second)})
+}
+
+// get returns the request's live session and refreshes its idle timer.
+func (ss *sessions) get(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	key := sha256.Sum256([]byte(c.Value))
+	now := ss.now()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok {
+		return session{}, false
+	}
+	if now.Sub(s.seen) >= IdleTimeout || now.Sub(s.created) >= AbsoluteTimeout {
+		delete(ss.m, key)
+		return session{}, false
+	}
+	s.seen = now
+	return *s, true
+}
+
+// end deletes the request's session and clears the cookie.
+func (ss *sessions) end(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		ss.mu.Lock()
+		delete(ss.m, sha256.Sum256([]byte(c.Value)))
+		ss.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// expire drops ended sessions; mu is held.
+func (ss *sessions) expire(now time.Time) {
+	for k, s := range ss.m {
+		if now.Sub(s.seen) >= IdleTimeout || now.Sub(s.created) >= AbsoluteTimeout {
+			delete(ss.m, k)
+		}
+	}
+}
+
+// dropOldest makes room when the table is full; mu is held.
+func (ss *sessions) dropOldest() {
+	var oldest [32]byte
+	var at time.Time
+	for k, s := range ss.m {
+		if at.IsZero() || s.seen.Before(at) {
+			oldest, at = k, s.seen
+		}
+	}
+	delete(ss.m, oldest)
+}

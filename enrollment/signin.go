@@ -1,0 +1,178 @@
+package enrollment
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"radiusmfa/auth"
+	"radiusmfa/store"
+)
+
+// Deps are the parts of the server the site's pages use. With Auth nil the
+// site serves its landing page only.
+type Deps struct {
+	Auth interface {
+		Decide(ctx context.Context, r auth.Request) auth.Decision
+	}
+	Devices interface {
+		Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
+	}
+	Audit interface{ Record(store.AuditRecord) }
+	// Delimiter joins password and code as a RADIUS login would.
+	Delimiter string
+	Now       func() time.Time
+}
+
+// webClient is the client name of sign-ins on the site: in the audit, and
+// for the group policy (a policy of RADIUS client "web", if any).
+const webClient = "web"
+
+// Form limits: far above real values, far below abuse.
+const (
+	maxFormBytes = 8 << 10
+	maxPassword  = 1024
+)
+
+type pages struct {
+	deps     Deps
+	sessions *sessions
+	log      *slog.Logger
+}
+
+type signinView struct {
+	User    string
+	Message string
+}
+
+func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, data); err != nil {
+		p.log.Error("enrollment: rendering a page", slog.String("page", name), slog.Any("err", err))
+	}
+}
+
+func (p *pages) landing(w http.ResponseWriter, r *http.Request) {
+	if _, ok := p.sessions.get(r); ok {
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
+		return
+	}
+	p.render(w, http.StatusOK, "landing.html", struct{ SignIn bool }{p.deps.Auth != nil})
+}
+
+func (p *pages) signinForm(w http.ResponseWriter, r *http.Request) {
+	p.render(w, http.StatusOK, "signin.html", signinView{})
+}
+
+// signin checks the password and code through the engine, exactly as a
+// RADIUS login (one primary check, the same lockout counters), and starts
+// a session: full for an accepted login, enrollment-only for a right
+// password of a user with no device.
+func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Bad request", http.StatusBadRequest)
+		return
+	}
+	user := strings.TrimSpace(r.PostForm.Get("user"))
+	pw, code := r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("code"))
+	view := signinView{User: user}
+	if user == "" || pw == "" || len(pw) > maxPassword || !utf8.ValidString(pw) || !digitsOnly(code) {
+		view.Message = "Enter your user name, your password and, if you have a device, its current code."
+		p.render(w, http.StatusBadRequest, "signin.html", view)
+		return
+	}
+	secret := pw
+	if code != "" {
+		secret += p.deps.Delimiter + code
+	}
+	src, _ := netip.ParseAddrPort(r.RemoteAddr)
+	start := time.Now()
+	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src})
+	p.audit(r, user, src, d, time.Since(start))
+	switch {
+	case d.Outcome == auth.Accept:
+		p.sessions.start(w, d.User, ScopeUser)
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
+	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
+		// The password was right and there is no device: enrollment only.
+		p.sessions.start(w, d.User, ScopeEnroll)
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
+	case d.Outcome == auth.Drop:
+		view.Message = "The server is busy: try again in a moment."
+		p.render(w, http.StatusServiceUnavailable, "signin.html", view)
+	default:
+		view.Message = d.Message
+		if d.Reason == auth.ReasonPasscodeRequired {
+			view.Message = "Enter the current code of your device as well."
+		}
+		p.render(w, http.StatusUnauthorized, "signin.html", view)
+	}
+}
+
+func (p *pages) audit(r *http.Request, user string, src netip.AddrPort, d auth.Decision, took time.Duration) {
+	if p.deps.Audit == nil {
+		return
+	}
+	name := d.User
+	if name == "" {
+		name = user
+	}
+	p.deps.Audit.Record(store.AuditRecord{Time: time.Now(), Kind: "web", User: name, Client: webClient,
+		CallingStationID: src.Addr().String(), Factor: d.Factor, Outcome: d.Outcome.String(),
+		Reason: string(d.Reason), Detail: "sign-in", Duration: took})
+	if d.Err != nil {
+		p.log.Error("enrollment: sign-in", slog.String("user", name), slog.String("reason", string(d.Reason)), slog.Any("err", d.Err))
+	}
+}
+
+type deviceView struct {
+	Kind, Label, Added, LastUsed string
+	Disabled                     bool
+}
+
+func (p *pages) me(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.sessions.get(r)
+	if !ok {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	es, err := p.deps.Devices.Enrollments(r.Context(), s.user)
+	if err != nil {
+		p.log.Error("enrollment: listing devices", slog.String("user", s.user), slog.Any("err", err))
+		http.Error(w, "Internal error", http.StatusInternalServerError)
+		return
+	}
+	var devs []deviceView
+	for _, e := range es {
+		v := deviceView{Kind: e.Kind, Label: e.Label, Added: e.CreatedAt.Format(time.DateOnly), LastUsed: "never", Disabled: e.Disabled}
+		if !e.LastUsedAt.IsZero() {
+			v.LastUsed = e.LastUsedAt.Format("2006-01-02 15:04")
+		}
+		devs = append(devs, v)
+	}
+	p.render(w, http.StatusOK, "me.html", struct {
+		User    string
+		Enroll  bool
+		Devices []deviceView
+	}{s.user, s.scope == ScopeEnroll, devs})
+}
+
+func (p *pages) signout(w http.ResponseWriter, r *http.Request) {
+	p.sessions.end(w, r)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func digitsOnly(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(s) <= 8
+}

@@ -34,6 +34,7 @@ type session struct {
 	scope   Scope
 	created time.Time
 	seen    time.Time
+	pending *pendingTOTP // a secret being enrolled, never stored before confirmed
 }
 
 // sessions are kept in memory, keyed by the SHA-256 of the cookie value,
@@ -72,9 +73,15 @@ func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope) {
 
 // get returns the request's live session and refreshes its idle timer.
 func (ss *sessions) get(r *http.Request) (session, bool) {
+	_, s, ok := ss.getKey(r)
+	return s, ok
+}
+
+// getKey is get with the session's key, for the setters below.
+func (ss *sessions) getKey(r *http.Request) ([32]byte, session, bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return session{}, false
+		return [32]byte{}, session{}, false
 	}
 	key := sha256.Sum256([]byte(c.Value))
 	now := ss.now()
@@ -82,14 +89,30 @@ func (ss *sessions) get(r *http.Request) (session, bool) {
 	defer ss.mu.Unlock()
 	s, ok := ss.m[key]
 	if !ok {
-		return session{}, false
+		return key, session{}, false
 	}
 	if now.Sub(s.seen) >= IdleTimeout || now.Sub(s.created) >= AbsoluteTimeout {
 		delete(ss.m, key)
-		return session{}, false
+		return key, session{}, false
 	}
 	s.seen = now
-	return *s, true
+	return key, *s, true
+}
+
+func (ss *sessions) setPending(key [32]byte, p *pendingTOTP) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[key]; ok {
+		s.pending = p
+	}
+}
+
+func (ss *sessions) setScope(key [32]byte, scope Scope) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[key]; ok {
+		s.scope = scope
+	}
 }
 
 // end deletes the request's session and clears the cookie.

@@ -21,7 +21,9 @@ type Deps struct {
 	}
 	Devices interface {
 		Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
+		AddEnrollment(ctx context.Context, e store.Enrollment) error
 	}
+	TOTP  TOTPOptions
 	Audit interface{ Record(store.AuditRecord) }
 	// Delimiter joins password and code as a RADIUS login would.
 	Delimiter string

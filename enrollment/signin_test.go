@@ -39,10 +39,22 @@ func (f *fakeEngine) Decide(_ context.Context, r auth.Request) auth.Decision {
 	return auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonBadCredentials, User: r.UserName, Message: auth.MsgFailed}
 }
 
-type fakeDevices map[string][]store.Enrollment
+type fakeDevices struct {
+	mu sync.Mutex
+	m  map[string][]store.Enrollment
+}
 
-func (f fakeDevices) Enrollments(_ context.Context, user string) ([]store.Enrollment, error) {
-	return f[user], nil
+func (f *fakeDevices) Enrollments(_ context.Context, user string) ([]store.Enrollment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.m[user], nil
+}
+
+func (f *fakeDevices) AddEnrollment(_ context.Context, e store.Enrollment) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[e.User] = append(f.m[e.User], e)
+	return nil
 }
 
 type auditRecorder struct {
@@ -59,14 +71,16 @@ func (a *auditRecorder) Record(r store.AuditRecord) {
 type siteFixture struct {
 	h     http.Handler
 	eng   *fakeEngine
+	devs  *fakeDevices
 	audit *auditRecorder
 	now   time.Time
 }
 
 func newSiteFixture(t *testing.T) *siteFixture {
 	fx := &siteFixture{eng: &fakeEngine{}, audit: &auditRecorder{}, now: time.Unix(1_800_000_000, 0)}
-	devs := fakeDevices{"alice": {{ID: "d1", User: "alice", Kind: "totp", Label: "Pixel", CreatedAt: fx.now}}}
-	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Devices: devs, Audit: fx.audit, Now: func() time.Time { return fx.now }},
+	fx.devs = &fakeDevices{m: map[string][]store.Enrollment{"alice": {{ID: "d1", User: "alice", Kind: "totp", Label: "Pixel", CreatedAt: fx.now}}}}
+	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Devices: fx.devs, Audit: fx.audit, Now: func() time.Time { return fx.now },
+		TOTP: TOTPOptions{Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1}},
 		slog.New(slog.DiscardHandler))
 	return fx
 }

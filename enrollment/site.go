@@ -95,6 +95,8 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		mux.HandleFunc("POST /signin", p.signin)
 		mux.HandleFunc("GET /me", p.me)
 		mux.HandleFunc("POST /signout", p.signout)
+		mux.HandleFunc("GET /enroll", p.enrollForm)
+		mux.HandleFunc("POST /enroll", p.enrollConfirm)
 	}
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	var h http.Handler = mux

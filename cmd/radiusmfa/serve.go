@@ -97,7 +97,8 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	go sock.Serve()
 	defer sock.Close()
 
-	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Audit: auditw, Delimiter: cfg.Auth.Delimiter}, log)
+	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Audit: auditw, Delimiter: cfg.Auth.Delimiter,
+		TOTP: enrollment.TOTPOptions{Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits, Algorithm: cfg.TOTP.Algorithm, Skew: cfg.TOTP.Skew}}, log)
 	if err != nil {
 		return err
 	}

@@ -66,48 +66,12 @@ func (*Factor) Kind() string { return Kind }
 // compared in constant time, so the time taken does not depend on which step
 // (if any) matched.
 func (f *Factor) Verify(ctx context.Context, e store.Enrollment, code string) error {
-	if e.Kind != Kind || e.Disabled {
-		return factors.ErrInvalidCode
-	}
-	digits := e.Digits
-	if digits == 0 {
-		digits = 6
-	}
-	if !isDigits(code, digits) {
-		return factors.ErrInvalidCode
-	}
-	period := e.Period
-	if period <= 0 {
-		period = DefaultPeriod
-	}
-	newHash, err := validateOpts(digits, e.Algorithm)
+	now := f.now()
+	matched, found, err := Match(e, code, now, f.skew)
 	if err != nil {
 		return err
 	}
-	// One keyed MAC for the whole window, reset between steps.
-	mac := hmac.New(newHash, e.Secret)
-	now := f.now()
-	step := uint64(now.Unix()) / uint64(period)
-
-	var matched uint64
-	found := 0
-	var sum [sha512.Size]byte
-	var want [8]byte
-	for d := -f.skew; d <= f.skew; d++ {
-		s := int64(step) + int64(d)
-		if s < 0 {
-			continue
-		}
-		mac.Reset()
-		w := hotpCode(mac, uint64(s), digits, sum[:0], want[:digits])
-		eq := subtle.ConstantTimeCompare(w, []byte(code))
-		// No early exit: every step costs the same whether or not it matches.
-		if eq == 1 {
-			matched = uint64(s)
-			found = 1
-		}
-	}
-	if found == 0 {
+	if !found {
 		return factors.ErrInvalidCode
 	}
 	if matched <= e.Counter {
@@ -121,6 +85,54 @@ func (f *Factor) Verify(ctx context.Context, e store.Enrollment, code string) er
 	default:
 		return fmt.Errorf("totp: advance counter: %w", err)
 	}
+}
+
+// Match reports whether code is e's code for a time step within skew steps
+// of now, and which step; it reads and writes nothing (an enrollment being
+// confirmed is not stored yet). Every step in the window is computed and
+// compared in constant time.
+func Match(e store.Enrollment, code string, now time.Time, skew int) (step uint64, ok bool, err error) {
+	if e.Kind != Kind || e.Disabled {
+		return 0, false, nil
+	}
+	digits := e.Digits
+	if digits == 0 {
+		digits = 6
+	}
+	if !isDigits(code, digits) {
+		return 0, false, nil
+	}
+	period := e.Period
+	if period <= 0 {
+		period = DefaultPeriod
+	}
+	newHash, err := validateOpts(digits, e.Algorithm)
+	if err != nil {
+		return 0, false, err
+	}
+	// One keyed MAC for the whole window, reset between steps.
+	mac := hmac.New(newHash, e.Secret)
+	step = uint64(now.Unix()) / uint64(period)
+
+	var matched uint64
+	found := 0
+	var sum [sha512.Size]byte
+	var want [8]byte
+	for d := -skew; d <= skew; d++ {
+		s := int64(step) + int64(d)
+		if s < 0 {
+			continue
+		}
+		mac.Reset()
+		w := hotpCode(mac, uint64(s), digits, sum[:0], want[:digits])
+		eq := subtle.ConstantTimeCompare(w, []byte(code))
+		// No early exit: every step costs the same whether or not it matches.
+		if eq == 1 {
+			matched = uint64(s)
+			found = 1
+		}
+	}
+	return matched, found == 1, nil
 }
 
 func isDigits(s string, n int) bool {

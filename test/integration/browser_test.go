@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"radiusmfa/ldapauth/ldaptest"
 )
 
 // browserHint names what the browser tests need.
@@ -177,5 +179,60 @@ func TestBrowserSignIn(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#password")),
 	); err != nil {
 		s.fatalf(t, "signing out: %v", err)
+	}
+}
+
+// TestBrowserEnrollThenRADIUS is the issue's path: a directory (OpenLDAP)
+// user with no device signs in with the password alone, is sent to enroll,
+// reads the secret from the page, confirms with a code from oathtool, and
+// then logs in over RADIUS (radclient) with password and the next code.
+func TestBrowserEnrollThenRADIUS(t *testing.T) {
+	t.Parallel()
+	sl := ldaptest.StartSlapd(t, ldaptest.SlapdOptions{})
+	s := startServer(t, serverOpts{Directory: "ldap",
+		Extra: slapdSection([]string{sl.LDAPSURL}, sl.CAFile, sl.BindDN, sl.BindPassword, sl.BaseDN)})
+	browser := newBrowser(t, s.dataDir)
+	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(s.webURL(t)+"signin"),
+		chromedp.SendKeys(chromedp.CSS("#user"), "carol"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "carol-pass"),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/enroll"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/enroll"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#secret")),
+	); err != nil {
+		s.fatalf(t, "signing in and opening enrollment: %v", err)
+	}
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(screenshotDir(t), "enroll.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#secret")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &account{Name: "carol", Password: "carol-pass", Secret: strings.ReplaceAll(secret, " ", ""), oathFlags: []string{"--totp"}}
+	c := a.code(t)
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), c.Code),
+		chromedp.Click(chromedp.CSS(`button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS("table")),
+	); err != nil {
+		s.fatalf(t, "confirming: %v", err)
+	}
+	a.accepted(c)
+	s.waitAuditKind(t, "web", "carol")
+	// The confirming code was used up; the next step's code logs in (the
+	// server allows one step of skew), over RADIUS.
+	next := a.oathtool(t, (c.Step+1)*totpPeriod, 0)[0]
+	r := login(t, s.authAddr(t), "carol", "carol-pass,"+next)
+	s.expectCode(t, r, "Access-Accept")
+	if r := login(t, s.authAddr(t), "carol", "carol-pass,"+c.Code); r.Code != "Access-Reject" {
+		t.Errorf("the code that confirmed the enrollment logged in over RADIUS: %s", r.Code)
 	}
 }

@@ -1,0 +1,176 @@
+package enrollment
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"image/png"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"radiusmfa/factors/totp"
+	"radiusmfa/store"
+)
+
+// TOTPOptions are the settings of new authenticator apps (the totp section).
+type TOTPOptions struct {
+	Issuer    string
+	Digits    int
+	Algorithm string
+	Skew      int
+}
+
+// maxConfirmTries bounds wrong confirmation codes for one new secret; then
+// the secret is dropped and the user starts again with a new one.
+const maxConfirmTries = 5
+
+// pendingTOTP is a secret shown to the user and not stored until they
+// prove, with a code, that their app holds it.
+type pendingTOTP struct {
+	prov  totp.Provisioning
+	tries int
+}
+
+type enrollView struct {
+	Secret  string
+	QR      template.URL // data: URL of a PNG we drew (trusted, so not filtered)
+	Message string
+}
+
+// enrollForm shows a new secret as a QR code and as text, with a field for
+// the first code. The secret lives only in the server's session until it is
+// confirmed, and is never shown again after.
+func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
+	key, s, ok := p.sessions.getKey(r)
+	if !ok {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	pend := s.pending
+	if pend == nil {
+		prov, err := totp.NewEnrollment(s.user, totp.EnrollOptions{Issuer: p.deps.TOTP.Issuer, Label: "authenticator app",
+			Digits: p.deps.TOTP.Digits, Algorithm: p.deps.TOTP.Algorithm, Now: p.now()})
+		if err != nil {
+			p.fail(w, "making a secret", err)
+			return
+		}
+		pend = &pendingTOTP{prov: prov}
+		p.sessions.setPending(key, pend)
+	}
+	view, err := enrollPage(pend, "")
+	if err != nil {
+		p.fail(w, "drawing the QR code", err)
+		return
+	}
+	p.render(w, http.StatusOK, "enroll.html", view)
+}
+
+func enrollPage(pend *pendingTOTP, msg string) (enrollView, error) {
+	k, err := otp.NewKeyFromURL(pend.prov.URI)
+	if err != nil {
+		return enrollView{}, err
+	}
+	img, err := k.Image(240, 240)
+	if err != nil {
+		return enrollView{}, err
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		return enrollView{}, err
+	}
+	return enrollView{Secret: groupsOf4(pend.prov.Secret), QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())),
+		Message: msg}, nil
+}
+
+// enrollConfirm checks the first code against the pending secret and only
+// then stores the device, with that code's step already used, so the code
+// typed here cannot log in over RADIUS afterwards.
+func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
+	key, s, ok := p.sessions.getKey(r)
+	if !ok {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	if s.pending == nil {
+		http.Redirect(w, r, "/enroll", http.StatusSeeOther)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "Bad request", http.StatusBadRequest)
+		return
+	}
+	pend := s.pending
+	code := strings.TrimSpace(r.PostForm.Get("code"))
+	e := pend.prov.Enrollment
+	step, matched, err := totp.Match(e, code, p.now(), p.deps.TOTP.Skew)
+	if err != nil {
+		p.fail(w, "checking the code", err)
+		return
+	}
+	if !matched {
+		pend.tries++
+		msg := "That code does not match: check the time on your phone and enter the code shown now."
+		if pend.tries >= maxConfirmTries {
+			p.sessions.setPending(key, nil)
+			p.record(r, s.user, "totp.enroll refused: too many wrong codes")
+			http.Redirect(w, r, "/enroll", http.StatusSeeOther)
+			return
+		}
+		view, err := enrollPage(pend, msg)
+		if err != nil {
+			p.fail(w, "drawing the QR code", err)
+			return
+		}
+		p.render(w, http.StatusBadRequest, "enroll.html", view)
+		return
+	}
+	e.Counter, e.LastUsedAt = step, p.now()
+	if err := p.deps.Devices.AddEnrollment(r.Context(), e); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			http.Error(w, "Your account is not known here yet: sign in over the VPN once, or ask your administrator.", http.StatusConflict)
+			return
+		}
+		p.fail(w, "storing the device", err)
+		return
+	}
+	p.sessions.setPending(key, nil)
+	p.sessions.setScope(key, ScopeUser)
+	p.record(r, s.user, "totp.enroll "+e.ID)
+	http.Redirect(w, r, "/me", http.StatusSeeOther)
+}
+
+func (p *pages) fail(w http.ResponseWriter, what string, err error) {
+	p.log.Error("enrollment: "+what, slog.Any("err", err))
+	http.Error(w, "Internal error", http.StatusInternalServerError)
+}
+
+func (p *pages) record(r *http.Request, user, detail string) {
+	if p.deps.Audit != nil {
+		p.deps.Audit.Record(store.AuditRecord{Time: time.Now(), Kind: "web", User: user, Client: webClient, Detail: detail})
+	}
+}
+
+func (p *pages) now() time.Time {
+	if p.deps.Now != nil {
+		return p.deps.Now()
+	}
+	return time.Now()
+}
+
+// groupsOf4 spaces a base32 secret for reading and typing.
+func groupsOf4(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

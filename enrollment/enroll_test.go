@@ -1,0 +1,96 @@
+package enrollment
+
+import (
+	"encoding/base32"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp"
+	pqtotp "github.com/pquerna/otp/totp"
+)
+
+var secretRe = regexp.MustCompile(`<code id="secret">([A-Z2-7 ]+)</code>`)
+
+// codeFor computes the code of the secret shown on the page at t.
+func codeFor(t *testing.T, page string, at time.Time) string {
+	t.Helper()
+	m := secretRe.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no secret on the page:\n%s", page)
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	if _, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret); err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	code, err := pqtotp.GenerateCodeCustom(secret, at, pqtotp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+func TestEnrollTOTP(t *testing.T) {
+	fx := newSiteFixture(t)
+	// bob has the right password and no device: enrollment only.
+	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"bob"}, "password": {"pw"}}))
+	if w := fx.do("GET", "/enroll", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("GET /enroll without a session: %d", w.Code)
+	}
+	w := fx.do("GET", "/enroll", nil, c)
+	page := w.Body.String()
+	if w.Code != http.StatusOK || !strings.Contains(page, `src="data:image/png;base64,`) {
+		t.Fatalf("GET /enroll: %d\n%s", w.Code, page)
+	}
+	// The same secret until confirmed.
+	if again := fx.do("GET", "/enroll", nil, c).Body.String(); secretRe.FindString(again) != secretRe.FindString(page) {
+		t.Error("reloading the page made a new secret")
+	}
+	// A wrong code stores nothing.
+	wrong := codeFor(t, page, fx.now.Add(-10*time.Minute))
+	if w := fx.do("POST", "/enroll", url.Values{"code": {wrong}}, c); w.Code != http.StatusBadRequest || len(fx.devs.m["bob"]) != 0 {
+		t.Fatalf("wrong code: %d, devices %v", w.Code, fx.devs.m["bob"])
+	}
+	code := codeFor(t, page, fx.now)
+	if w := fx.do("POST", "/enroll", url.Values{"code": {code}}, c); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me" {
+		t.Fatalf("right code: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
+	}
+	devs := fx.devs.m["bob"]
+	if len(devs) != 1 || devs[0].Kind != "totp" || devs[0].User != "bob" || len(devs[0].Secret) != 20 ||
+		devs[0].Counter != uint64(fx.now.Unix()/30) {
+		t.Fatalf("stored device %+v: want bob's totp with the confirming step already used", devs)
+	}
+	// The secret is never shown again, and the session is now a full one.
+	w = fx.do("GET", "/me", nil, c)
+	if strings.Contains(w.Body.String(), "no device yet") || !strings.Contains(w.Body.String(), "Authenticator app") {
+		t.Errorf("after enrolling: %s", w.Body)
+	}
+	if next := fx.do("GET", "/enroll", nil, c).Body.String(); secretRe.FindString(next) == secretRe.FindString(page) {
+		t.Error("the enrolled secret was shown again")
+	}
+	if got := fx.audit.recs[len(fx.audit.recs)-1]; got.User != "bob" || !strings.HasPrefix(got.Detail, "totp.enroll ") {
+		t.Errorf("audit: %+v", got)
+	}
+}
+
+func TestEnrollGivesUpAfterWrongCodes(t *testing.T) {
+	fx := newSiteFixture(t)
+	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"bob"}, "password": {"pw"}}))
+	first := fx.do("GET", "/enroll", nil, c).Body.String()
+	var w interface{ Result() *http.Response }
+	for range maxConfirmTries {
+		w = fx.do("POST", "/enroll", url.Values{"code": {"000000"}}, c)
+	}
+	if r := w.Result(); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after %d wrong codes: %d, want a fresh start", maxConfirmTries, r.StatusCode)
+	}
+	if again := fx.do("GET", "/enroll", nil, c).Body.String(); secretRe.FindString(again) == secretRe.FindString(first) {
+		t.Error("the secret survived too many wrong codes")
+	}
+	if len(fx.devs.m["bob"]) != 0 {
+		t.Error("a device was stored")
+	}
+}

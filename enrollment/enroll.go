@@ -51,16 +51,17 @@ func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	pend := s.pending
-	if pend == nil {
+	pend, err := p.sessions.pendingOrNew(key, func() (*pendingTOTP, error) {
 		prov, err := totp.NewEnrollment(s.user, totp.EnrollOptions{Issuer: p.deps.TOTP.Issuer, Label: "authenticator app",
 			Digits: p.deps.TOTP.Digits, Algorithm: p.deps.TOTP.Algorithm, Now: p.now()})
 		if err != nil {
-			p.fail(w, "making a secret", err)
-			return
+			return nil, err
 		}
-		pend = &pendingTOTP{prov: prov}
-		p.sessions.setPending(key, pend)
+		return &pendingTOTP{prov: prov}, nil
+	})
+	if err != nil {
+		p.fail(w, "making a secret", err)
+		return
 	}
 	view, err := enrollPage(pend, "")
 	if err != nil {
@@ -87,6 +88,37 @@ func enrollPage(pend *pendingTOTP, msg string) (enrollView, error) {
 		Message: msg}, nil
 }
 
+// stillEntitled re-reads the account, since a session outlives the state it
+// was granted for: a locked account adds nothing; an enrollment-only
+// session (password alone) may add a first device only, never a second one
+// beside a device enrolled meanwhile; a full session needs a device still
+// enabled (after the help desk disables a lost phone, its sessions end).
+func (p *pages) stillEntitled(r *http.Request, s session) (bool, error) {
+	u, err := p.deps.Devices.GetUser(r.Context(), s.user)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case u.Disabled:
+		return false, nil
+	}
+	es, err := p.deps.Devices.Enrollments(r.Context(), s.user)
+	if err != nil {
+		return false, err
+	}
+	enabled := 0
+	for _, e := range es {
+		if !e.Disabled {
+			enabled++
+		}
+	}
+	if s.scope == ScopeEnroll {
+		return len(es) == 0, nil
+	}
+	return enabled > 0, nil
+}
+
 // enrollConfirm checks the first code against the pending secret and only
 // then stores the device, with that code's step already used, so the code
 // typed here cannot log in over RADIUS afterwards.
@@ -96,7 +128,8 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	if s.pending == nil {
+	pend := s.pending
+	if pend == nil {
 		http.Redirect(w, r, "/enroll", http.StatusSeeOther)
 		return
 	}
@@ -105,7 +138,6 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Bad request", http.StatusBadRequest)
 		return
 	}
-	pend := s.pending
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	e := pend.prov.Enrollment
 	step, matched, err := totp.Match(e, code, p.now(), p.deps.TOTP.Skew)
@@ -114,20 +146,32 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !matched {
-		pend.tries++
-		msg := "That code does not match: check the time on your phone and enter the code shown now."
-		if pend.tries >= maxConfirmTries {
-			p.sessions.setPending(key, nil)
+		if p.sessions.wrongCode(key, pend) {
 			p.record(r, s.user, "totp.enroll refused: too many wrong codes")
 			http.Redirect(w, r, "/enroll", http.StatusSeeOther)
 			return
 		}
-		view, err := enrollPage(pend, msg)
+		view, err := enrollPage(pend, "That code does not match: check the time on your phone and enter the code shown now.")
 		if err != nil {
 			p.fail(w, "drawing the QR code", err)
 			return
 		}
 		p.render(w, http.StatusBadRequest, "enroll.html", view)
+		return
+	}
+	entitled, err := p.stillEntitled(r, s)
+	if err != nil {
+		p.fail(w, "reading the account", err)
+		return
+	}
+	if !entitled {
+		p.sessions.endKey(key)
+		p.record(r, s.user, "totp.enroll refused: the account changed since sign-in")
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	}
+	if !p.sessions.takePending(key, pend) {
+		http.Redirect(w, r, "/me", http.StatusSeeOther) // confirmed by another request
 		return
 	}
 	e.Counter, e.LastUsedAt = step, p.now()
@@ -139,7 +183,8 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, "storing the device", err)
 		return
 	}
-	p.sessions.setPending(key, nil)
+	// A new device changes what every other session was granted for.
+	p.sessions.endUser(s.user, key)
 	p.sessions.setScope(key, ScopeUser)
 	p.record(r, s.user, "totp.enroll "+e.ID)
 	http.Redirect(w, r, "/me", http.StatusSeeOther)

@@ -6,11 +6,14 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pquerna/otp"
 	pqtotp "github.com/pquerna/otp/totp"
+
+	"radiusmfa/store"
 )
 
 var secretRe = regexp.MustCompile(`<code id="secret">([A-Z2-7 ]+)</code>`)
@@ -92,5 +95,60 @@ func TestEnrollGivesUpAfterWrongCodes(t *testing.T) {
 	}
 	if len(fx.devs.m["bob"]) != 0 {
 		t.Error("a device was stored")
+	}
+}
+
+// TestEnrollRechecksTheAccount: a session outlives the state it was
+// granted for, so confirming re-reads the account.
+func TestEnrollRechecksTheAccount(t *testing.T) {
+	fx := newSiteFixture(t)
+	// An enrollment-only session cannot add a device beside one enrolled
+	// meanwhile (by the user elsewhere, or by an admin).
+	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"bob"}, "password": {"pw"}}))
+	page := fx.do("GET", "/enroll", nil, c).Body.String()
+	fx.devs.m["bob"] = []store.Enrollment{{ID: "real", User: "bob", Kind: "totp"}}
+	w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" || len(fx.devs.m["bob"]) != 1 {
+		t.Fatalf("second device through a stale enrollment-only session: %d %q, devices %v", w.Code, w.Header().Get("Location"), fx.devs.m["bob"])
+	}
+	if w := fx.do("GET", "/me", nil, c); w.Code != http.StatusSeeOther {
+		t.Error("the stale session was not ended")
+	}
+	// A locked account adds nothing, even from a full session.
+	c = sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {"pw"}, "code": {"123456"}}))
+	page = fx.do("GET", "/enroll", nil, c).Body.String()
+	fx.devs.disabled = map[string]bool{"alice": true}
+	if w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c); w.Header().Get("Location") != "/signin" || len(fx.devs.m["alice"]) != 1 {
+		t.Fatalf("a locked account enrolled: %d, devices %v", w.Code, fx.devs.m["alice"])
+	}
+}
+
+func TestEnrollConcurrentConfirmsStoreOneDevice(t *testing.T) {
+	fx := newSiteFixture(t)
+	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"bob"}, "password": {"pw"}}))
+	page := fx.do("GET", "/enroll", nil, c).Body.String()
+	code := codeFor(t, page, fx.now)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { fx.do("POST", "/enroll", url.Values{"code": {code}}, c) })
+	}
+	wg.Wait()
+	if n := len(fx.devs.m["bob"]); n != 1 {
+		t.Fatalf("%d devices stored from one secret, want 1", n)
+	}
+}
+
+func TestSessionsPerUserAreBounded(t *testing.T) {
+	fx := newSiteFixture(t)
+	var cookies []*http.Cookie
+	for range maxUserSessions + 1 {
+		cookies = append(cookies, sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {"pw"}, "code": {"123456"}})))
+		fx.now = fx.now.Add(time.Second)
+	}
+	if w := fx.do("GET", "/me", nil, cookies[0]); w.Code != http.StatusSeeOther {
+		t.Error("the oldest session survived past the per-user bound")
+	}
+	if w := fx.do("GET", "/me", nil, cookies[len(cookies)-1]); w.Code != http.StatusOK {
+		t.Error("the newest session was ended")
 	}
 }

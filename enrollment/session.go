@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -16,6 +17,9 @@ const (
 	AbsoluteTimeout = 8 * time.Hour
 	sessionCookie   = "__Host-radiusmfa"
 	maxSessions     = 100_000
+	// maxUserSessions bounds one user's sessions: a new one ends the
+	// oldest, so one account cannot fill the table.
+	maxUserSessions = 5
 )
 
 // Scope is what a session may do.
@@ -28,6 +32,8 @@ const (
 	// allowed only to enroll one.
 	ScopeEnroll
 )
+
+var errNoSession = errors.New("enrollment: no such session")
 
 type session struct {
 	user    string
@@ -62,6 +68,7 @@ func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope) {
 	now := ss.now()
 	ss.mu.Lock()
 	ss.expire(now)
+	ss.capUser(user)
 	if len(ss.m) >= maxSessions {
 		ss.dropOldest()
 	}
@@ -115,13 +122,19 @@ func (ss *sessions) setScope(key [32]byte, scope Scope) {
 	}
 }
 
-// end deletes the request's session and clears the cookie.
-func (ss *sessions) end(w http.ResponseWriter, r *http.Request) {
+// drop deletes the request's session, if any, on the server only (a
+// sign-in then sets the new cookie).
+func (ss *sessions) drop(r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		ss.mu.Lock()
 		delete(ss.m, sha256.Sum256([]byte(c.Value)))
 		ss.mu.Unlock()
 	}
+}
+
+// end deletes the request's session and clears the cookie.
+func (ss *sessions) end(w http.ResponseWriter, r *http.Request) {
+	ss.drop(r)
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 }
@@ -145,4 +158,93 @@ func (ss *sessions) dropOldest() {
 		}
 	}
 	delete(ss.m, oldest)
+}
+
+// capUser ends user's oldest sessions beyond maxUserSessions-1; mu is held.
+func (ss *sessions) capUser(user string) {
+	for {
+		var oldest [32]byte
+		var at time.Time
+		n := 0
+		for k, s := range ss.m {
+			if s.user != user {
+				continue
+			}
+			n++
+			if at.IsZero() || s.created.Before(at) {
+				oldest, at = k, s.created
+			}
+		}
+		if n < maxUserSessions {
+			return
+		}
+		delete(ss.m, oldest)
+	}
+}
+
+// endUser ends every session of user but keep's.
+func (ss *sessions) endUser(user string, keep [32]byte) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for k, s := range ss.m {
+		if s.user == user && k != keep {
+			delete(ss.m, k)
+		}
+	}
+}
+
+// endKey ends one session.
+func (ss *sessions) endKey(key [32]byte) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, key)
+}
+
+// pending returns the session's pending secret, making one with mk when
+// there is none, under the lock: two tabs share one secret.
+func (ss *sessions) pendingOrNew(key [32]byte, mk func() (*pendingTOTP, error)) (*pendingTOTP, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok {
+		return nil, errNoSession
+	}
+	if s.pending == nil {
+		p, err := mk()
+		if err != nil {
+			return nil, err
+		}
+		s.pending = p
+	}
+	return s.pending, nil
+}
+
+// wrongCode counts a wrong confirmation code and drops the pending secret
+// at the limit; it reports whether the secret is gone.
+func (ss *sessions) wrongCode(key [32]byte, p *pendingTOTP) (dropped bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok || s.pending != p {
+		return true
+	}
+	p.tries++
+	if p.tries >= maxConfirmTries {
+		s.pending = nil
+		return true
+	}
+	return false
+}
+
+// takePending detaches p from the session if it is still the pending
+// secret, so two confirmations of one secret cannot both store it.
+func (ss *sessions) takePending(key [32]byte, p *pendingTOTP) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok || s.pending != p {
+		return false
+	}
+	s.pending = nil
+	return true
 }

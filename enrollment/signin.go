@@ -20,6 +20,7 @@ type Deps struct {
 		Decide(ctx context.Context, r auth.Request) auth.Decision
 	}
 	Devices interface {
+		GetUser(ctx context.Context, name string) (store.User, error)
 		Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
 		AddEnrollment(ctx context.Context, e store.Enrollment) error
 	}
@@ -29,6 +30,9 @@ type Deps struct {
 	Delimiter string
 	Now       func() time.Time
 }
+
+// msgSignInFailed is the site's one reply to every credential failure.
+const msgSignInFailed = "Sign-in failed. Check your user name and password and, if you have a device, enter its current code."
 
 // webClient is the client name of sign-ins on the site: in the audit, and
 // for the group policy (a policy of RADIUS client "web", if any).
@@ -99,19 +103,24 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 	p.audit(r, user, src, d, time.Since(start))
 	switch {
 	case d.Outcome == auth.Accept:
+		p.sessions.drop(r) // a session the browser still held ends here
 		p.sessions.start(w, d.User, ScopeUser)
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
 		// The password was right and there is no device: enrollment only.
+		p.sessions.drop(r)
 		p.sessions.start(w, d.User, ScopeEnroll)
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Drop:
 		view.Message = "The server is busy: try again in a moment."
 		p.render(w, http.StatusServiceUnavailable, "signin.html", view)
 	default:
+		// One message for every credential failure, as over RADIUS (a
+		// message of its own for "code missing" would confirm a right
+		// password); the engine's other messages (locked, expired) stand.
 		view.Message = d.Message
-		if d.Reason == auth.ReasonPasscodeRequired {
-			view.Message = "Enter the current code of your device as well."
+		if d.Message == "" || strings.HasPrefix(d.Message, "Authentication failed") {
+			view.Message = msgSignInFailed
 		}
 		p.render(w, http.StatusUnauthorized, "signin.html", view)
 	}

@@ -40,14 +40,24 @@ func (f *fakeEngine) Decide(_ context.Context, r auth.Request) auth.Decision {
 }
 
 type fakeDevices struct {
-	mu sync.Mutex
-	m  map[string][]store.Enrollment
+	mu       sync.Mutex
+	m        map[string][]store.Enrollment
+	disabled map[string]bool
 }
 
 func (f *fakeDevices) Enrollments(_ context.Context, user string) ([]store.Enrollment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.m[user], nil
+}
+
+func (f *fakeDevices) GetUser(_ context.Context, name string) (store.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.disabled[name] {
+		return store.User{Name: name, Disabled: true}, nil
+	}
+	return store.User{Name: name}, nil
 }
 
 func (f *fakeDevices) AddEnrollment(_ context.Context, e store.Enrollment) error {
@@ -181,8 +191,10 @@ func TestSignInFailures(t *testing.T) {
 		status int
 		want   string
 	}{
-		{url.Values{"user": {"alice"}, "password": {"wrong"}, "code": {"123456"}}, http.StatusUnauthorized, "Authentication failed"},
-		{url.Values{"user": {"alice"}, "password": {"pw"}}, http.StatusUnauthorized, "current code"},
+		{url.Values{"user": {"alice"}, "password": {"wrong"}, "code": {"123456"}}, http.StatusUnauthorized, msgSignInFailed},
+		// A right password without the code gets the same reply as a wrong
+		// one: the page must not confirm a password.
+		{url.Values{"user": {"alice"}, "password": {"pw"}}, http.StatusUnauthorized, msgSignInFailed},
 		{url.Values{"user": {"alice"}, "password": {""}}, http.StatusBadRequest, "Enter your user name"},
 		{url.Values{"user": {"alice"}, "password": {"pw"}, "code": {"12ab56"}}, http.StatusBadRequest, "Enter your user name"},
 		{url.Values{"user": {"busy"}, "password": {"pw"}}, http.StatusServiceUnavailable, "busy"},

@@ -147,14 +147,15 @@ func proxyGate(next http.Handler, trusted []netip.Prefix, log *slog.Logger) http
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer, err := netip.ParseAddrPort(r.RemoteAddr)
 		if err != nil || !isTrusted(peer.Addr()) {
-			log.Warn("enrollment: refused a connection that is not from a trusted proxy", slog.String("peer", r.RemoteAddr))
+			// Debug, not Warn: anyone who can connect could flood the log.
+			log.Debug("enrollment: refused a connection that is not from a trusted proxy", slog.String("peer", r.RemoteAddr))
 			http.Error(w, "Forbidden", http.StatusForbidden)
 			return
 		}
 		client := peer.Addr()
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			a, err := hopAddr(strings.TrimSpace(hops[i]))
 			if err != nil {
 				break // garbage from here leftwards: keep what was proven
 			}
@@ -167,4 +168,16 @@ func proxyGate(next http.Handler, trusted []netip.Prefix, log *slog.Logger) http
 		r2.RemoteAddr = netip.AddrPortFrom(client.Unmap(), 0).String()
 		next.ServeHTTP(w, r2)
 	})
+}
+
+// hopAddr reads one X-Forwarded-For entry: an address, or an address with
+// a port (some proxies write "203.0.113.5:4711" or "[2001:db8::1]:4711").
+func hopAddr(h string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a, nil
+	}
+	if ap, err := netip.ParseAddrPort(h); err == nil {
+		return ap.Addr(), nil
+	}
+	return netip.ParseAddr(strings.Trim(h, "[]"))
 }

@@ -145,6 +145,9 @@ func TestProxyGate(t *testing.T) {
 		{"10.1.2.3:5000", "198.51.100.1, 203.0.113.9, 10.0.0.7", http.StatusOK, "203.0.113.9:0"},
 		{"[::1]:5000", "2001:db8::5", http.StatusOK, "[2001:db8::5]:0"},
 		{"10.1.2.3:5000", "garbage, 10.0.0.7", http.StatusOK, "10.0.0.7:0"},
+		// Some proxies write ports.
+		{"10.1.2.3:5000", "203.0.113.9:4711", http.StatusOK, "203.0.113.9:0"},
+		{"10.1.2.3:5000", "[2001:db8::7]:4711", http.StatusOK, "[2001:db8::7]:0"},
 	} {
 		seen = ""
 		r := httptest.NewRequest(http.MethodGet, "/", nil)

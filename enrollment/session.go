@@ -106,14 +106,6 @@ func (ss *sessions) getKey(r *http.Request) ([32]byte, session, bool) {
 	return key, *s, true
 }
 
-func (ss *sessions) setPending(key [32]byte, p *pendingTOTP) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	if s, ok := ss.m[key]; ok {
-		s.pending = p
-	}
-}
-
 func (ss *sessions) setScope(key [32]byte, scope Scope) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()

@@ -47,6 +47,7 @@ const (
 type pages struct {
 	deps     Deps
 	sessions *sessions
+	limit    *rateLimiter
 	log      *slog.Logger
 }
 
@@ -98,6 +99,11 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		secret += p.deps.Delimiter + code
 	}
 	src, _ := netip.ParseAddrPort(r.RemoteAddr)
+	if !p.limit.allow(src.Addr()) {
+		view.Message = "Too many sign-in attempts from your address: wait a minute, then try again."
+		p.render(w, http.StatusTooManyRequests, "signin.html", view)
+		return
+	}
 	start := time.Now()
 	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src})
 	p.audit(r, user, src, d, time.Since(start))

@@ -87,7 +87,11 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 	if deps.Delimiter == "" {
 		deps.Delimiter = ","
 	}
-	p := &pages{deps: deps, sessions: newSessions(deps.Now), log: log}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	p := &pages{deps: deps, sessions: newSessions(now), limit: newRateLimiter(now), log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.landing)
 	if deps.Auth != nil {

@@ -175,7 +175,17 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e.Counter, e.LastUsedAt = step, p.now()
-	if err := p.deps.Devices.AddEnrollment(r.Context(), e); err != nil {
+	add := p.deps.Devices.AddEnrollment
+	if s.scope == ScopeEnroll {
+		add = p.deps.Devices.AddFirstEnrollment // checked and written in one transaction
+	}
+	if err := add(r.Context(), e); err != nil {
+		if s.scope == ScopeEnroll && errors.Is(err, store.ErrExists) {
+			p.sessions.endKey(key)
+			p.record(r, s.user, "totp.enroll refused: a device was enrolled meanwhile")
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			http.Error(w, "Your account is not known here yet: sign in over the VPN once, or ask your administrator.", http.StatusConflict)
 			return

@@ -23,6 +23,7 @@ type Deps struct {
 		GetUser(ctx context.Context, name string) (store.User, error)
 		Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
 		AddEnrollment(ctx context.Context, e store.Enrollment) error
+		AddFirstEnrollment(ctx context.Context, e store.Enrollment) error
 	}
 	TOTP  TOTPOptions
 	Audit interface{ Record(store.AuditRecord) }

@@ -60,6 +60,16 @@ func (f *fakeDevices) GetUser(_ context.Context, name string) (store.User, error
 	return store.User{Name: name}, nil
 }
 
+func (f *fakeDevices) AddFirstEnrollment(ctx context.Context, e store.Enrollment) error {
+	f.mu.Lock()
+	n := len(f.m[e.User])
+	f.mu.Unlock()
+	if n > 0 {
+		return store.ErrExists
+	}
+	return f.AddEnrollment(ctx, e)
+}
+
 func (f *fakeDevices) AddEnrollment(_ context.Context, e store.Enrollment) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

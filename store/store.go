@@ -148,6 +148,11 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]User, error) // sorted by name
 
 	AddEnrollment(ctx context.Context, e Enrollment) error // ErrNotFound for an unknown user, ErrExists for a taken ID
+	// AddFirstEnrollment is AddEnrollment only while the user has no
+	// enrollment at all (ErrExists otherwise), checked and written in one
+	// transaction: a device enrolled on the password alone can never be a
+	// second one.
+	AddFirstEnrollment(ctx context.Context, e Enrollment) error
 	Enrollments(ctx context.Context, user string) ([]Enrollment, error)
 	DeleteEnrollment(ctx context.Context, user, id string) error
 	// AdvanceCounter atomically raises the enrollment's Counter to c and sets

@@ -15,6 +15,15 @@ import (
 // counter and last use beside it. The user must exist and the id must be free
 // for that user.
 func (d *DB) AddEnrollment(ctx context.Context, e store.Enrollment) error {
+	return d.addEnrollment(ctx, e, false)
+}
+
+// AddFirstEnrollment implements store.Store.
+func (d *DB) AddFirstEnrollment(ctx context.Context, e store.Enrollment) error {
+	return d.addEnrollment(ctx, e, true)
+}
+
+func (d *DB) addEnrollment(ctx context.Context, e store.Enrollment, onlyFirst bool) error {
 	if err := checkName("user name", e.User); err != nil {
 		return err
 	}
@@ -38,6 +47,12 @@ func (d *DB) AddEnrollment(ctx context.Context, e store.Enrollment) error {
 			return fmt.Errorf("%w: user %q", store.ErrNotFound, e.User)
 		}
 		enrollments := tx.Bucket(bucketEnrollments)
+		if onlyFirst {
+			prefix := []byte(e.User + keySep)
+			if k, _ := enrollments.Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+				return fmt.Errorf("%w: user %q already has an enrollment", store.ErrExists, e.User)
+			}
+		}
 		if enrollments.Get(key) != nil {
 			return fmt.Errorf("%w: enrollment %q of user %q", store.ErrExists, e.ID, e.User)
 		}

@@ -91,3 +91,19 @@ func equalEnrollments(a, b store.Enrollment) bool {
 		a.Period == b.Period && a.Counter == b.Counter && a.Disabled == b.Disabled &&
 		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt)
 }
+
+func testAddFirstEnrollment(t *testing.T, s store.Store) {
+	mustCreateUser(t, s, "alice")
+	mustCreateUser(t, s, "alic") // a name that is a prefix of another must not count
+	first := store.Enrollment{ID: "e1", User: "alice", Kind: "totp", Secret: []byte("s1")}
+	wantErr(t, "AddFirstEnrollment", s.AddFirstEnrollment(t.Context(), first), nil)
+	second := store.Enrollment{ID: "e2", User: "alice", Kind: "totp", Secret: []byte("s2")}
+	wantErr(t, "second AddFirstEnrollment", s.AddFirstEnrollment(t.Context(), second), store.ErrExists)
+	if es, err := s.Enrollments(t.Context(), "alice"); err != nil || len(es) != 1 {
+		t.Fatalf("enrollments after a refused AddFirstEnrollment: %d, %v", len(es), err)
+	}
+	wantErr(t, "AddFirstEnrollment for alic", s.AddFirstEnrollment(t.Context(),
+		store.Enrollment{ID: "e1", User: "alic", Kind: "totp", Secret: []byte("s3")}), nil)
+	wantErr(t, "AddFirstEnrollment for a ghost", s.AddFirstEnrollment(t.Context(),
+		store.Enrollment{ID: "e1", User: "ghost", Kind: "totp"}), store.ErrNotFound)
+}

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EnrollmentRoundTrip", testEnrollmentRoundTrip},
 		{"AddEnrollmentUnknownUser", testAddEnrollmentUnknownUser},
 		{"AddEnrollmentExists", testAddEnrollmentExists},
+		{"AddFirstEnrollment", testAddFirstEnrollment},
 		{"EnrollmentsPerUser", testEnrollmentsPerUser},
 		{"DeleteEnrollment", testDeleteEnrollment},
 		{"AdvanceCounter", testAdvanceCounter},

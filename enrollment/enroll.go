@@ -53,7 +53,7 @@ func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
 	}
 	pend, err := p.sessions.pendingOrNew(key, func() (*pendingTOTP, error) {
 		prov, err := totp.NewEnrollment(s.user, totp.EnrollOptions{Issuer: p.deps.TOTP.Issuer, Label: "authenticator app",
-			Digits: p.deps.TOTP.Digits, Algorithm: p.deps.TOTP.Algorithm, Now: p.now()})
+			Digits: p.deps.TOTP.Digits, Algorithm: p.deps.TOTP.Algorithm, Now: p.deps.Now()})
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +140,7 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
 	e := pend.prov.Enrollment
-	step, matched, err := totp.Match(e, code, p.now(), p.deps.TOTP.Skew)
+	step, matched, err := totp.Match(e, code, p.deps.Now(), p.deps.TOTP.Skew)
 	if err != nil {
 		p.fail(w, "checking the code", err)
 		return
@@ -174,7 +174,7 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/me", http.StatusSeeOther) // confirmed by another request
 		return
 	}
-	e.Counter, e.LastUsedAt = step, p.now()
+	e.Counter, e.LastUsedAt = step, p.deps.Now()
 	add := p.deps.Devices.AddEnrollment
 	if s.scope == ScopeEnroll {
 		add = p.deps.Devices.AddFirstEnrollment // checked and written in one transaction
@@ -209,13 +209,6 @@ func (p *pages) record(r *http.Request, user, detail string) {
 	if p.deps.Audit != nil {
 		p.deps.Audit.Record(store.AuditRecord{Time: time.Now(), Kind: "web", User: user, Client: webClient, Detail: detail})
 	}
-}
-
-func (p *pages) now() time.Time {
-	if p.deps.Now != nil {
-		return p.deps.Now()
-	}
-	return time.Now()
 }
 
 // groupsOf4 spaces a base32 secret for reading and typing.

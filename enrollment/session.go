@@ -53,9 +53,6 @@ type sessions struct {
 }
 
 func newSessions(now func() time.Time) *sessions {
-	if now == nil {
-		now = time.Now
-	}
 	return &sessions{m: map[[32]byte]*session{}, now: now}
 }
 

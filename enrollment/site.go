@@ -87,11 +87,10 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 	if deps.Delimiter == "" {
 		deps.Delimiter = ","
 	}
-	now := deps.Now
-	if now == nil {
-		now = time.Now
+	if deps.Now == nil {
+		deps.Now = time.Now
 	}
-	p := &pages{deps: deps, sessions: newSessions(now), limit: newRateLimiter(now), log: log}
+	p := &pages{deps: deps, sessions: newSessions(deps.Now), limit: newRateLimiter(deps.Now), log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.landing)
 	if deps.Auth != nil {

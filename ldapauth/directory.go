@@ -291,7 +291,7 @@ func (d *Directory) searchThenBind(ctx context.Context, name, password string) (
 			return nil
 		}
 		var err error
-		id, err = d.identity(ctx, s, &s.svc, d.svcBind, entry, name)
+		id, err = d.identity(ctx, s, entry, name)
 		return err
 	})
 	if err != nil || bindErr != nil {
@@ -536,11 +536,11 @@ func (d *Directory) bindOn(ctx context.Context, c *ldap.Conn, dn, password strin
 	return policy, err
 }
 
-// identity reads the user's groups on a connection of p (the service pool
-// in search-then-bind) and builds the Identity.
-func (d *Directory) identity(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error, entry *ldap.Entry, name string) (auth.Identity, error) {
+// identity reads the user's groups on a service connection and builds the
+// Identity (search-then-bind).
+func (d *Directory) identity(ctx context.Context, s *server, entry *ldap.Entry, name string) (auth.Identity, error) {
 	var id auth.Identity
-	err := d.withConn(ctx, s, p, setup, func(c *ldap.Conn) error {
+	err := d.withConn(ctx, s, &s.svc, d.svcBind, func(c *ldap.Conn) error {
 		var err error
 		id, err = d.identityOn(ctx, c, entry, name)
 		return err

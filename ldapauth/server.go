@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"sync"
@@ -257,7 +256,3 @@ func (p *pool) closeIdle() {
 		}
 	}
 }
-
-func (s *server) String() string { return s.url }
-
-var _ fmt.Stringer = (*server)(nil)

@@ -142,7 +142,7 @@ func (c *cli) ldapTest(ctx context.Context, cfg *config.Config, d *ldapauth.Dire
 	if client != "" && !clientExists(cfg, client) {
 		return fmt.Errorf("no RADIUS client is named %q", client)
 	}
-	engine, err := newEngine(cfg, nil, d, directoryLDAP)
+	global, perClient, err := groupPolicies(cfg)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,10 @@ func (c *cli) ldapTest(ctx context.Context, cfg *config.Config, d *ldapauth.Dire
 			}
 			r.Groups = append(r.Groups, gr)
 		}
-		pol := engine.PolicyFor(client)
+		pol := &global
+		if p, ok := perClient[client]; ok {
+			pol = &p
+		}
 		r.Policy = "global (policy)"
 		if pol.Name != "" {
 			r.Policy = fmt.Sprintf("%q (policies, client %s)", pol.Name, client)

@@ -61,18 +61,27 @@ type Slapd struct {
 // slapd's log, when slapd is missing or does not come up.
 func StartSlapd(tb testing.TB, opts SlapdOptions) *Slapd {
 	tb.Helper()
+	s, err := startSlapd(tb.TempDir(), opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// startSlapd builds and starts a server in the empty directory dir.
+func startSlapd(dir string, opts SlapdOptions) (*Slapd, error) {
 	bin, err := lookBinary("slapd")
 	if err != nil {
-		tb.Fatalf("ldaptest: %v: %s", err, slapdHint)
+		return nil, fmt.Errorf("ldaptest: %v: %s", err, slapdHint)
 	}
 	t0 := time.Now()
-	dir := tb.TempDir()
 	p, err := writePKI(dir, "ldaptest slapd CA", []string{"localhost"})
 	if err != nil {
-		tb.Fatalf("ldaptest: slapd certificates: %v", err)
+		return nil, fmt.Errorf("ldaptest: slapd certificates: %w", err)
 	}
 	if err := seedSlapd(bin, dir, p, opts.LoadUsers); err != nil {
-		tb.Fatalf("ldaptest: %v", err)
+		return nil, fmt.Errorf("ldaptest: %w", err)
 	}
 	v6 := ipv6Loopback()
 	// A free port can be taken between the probe and slapd's bind; retry.
@@ -80,11 +89,10 @@ func StartSlapd(tb testing.TB, opts SlapdOptions) *Slapd {
 		s, err := runSlapd(bin, dir, p, v6, opts.Debug)
 		if err == nil {
 			s.StartTime = time.Since(t0)
-			tb.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		if attempt == 3 || !strings.Contains(err.Error(), "already in use") {
-			tb.Fatalf("ldaptest: %v", err)
+			return nil, fmt.Errorf("ldaptest: %w", err)
 		}
 	}
 }

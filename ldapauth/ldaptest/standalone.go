@@ -3,8 +3,6 @@ package ldaptest
 import (
 	"fmt"
 	"os"
-	"strings"
-	"time"
 )
 
 // StartSlapdStandalone is StartSlapd for programs that are not tests (the
@@ -14,34 +12,12 @@ import (
 // calling process if that exits first (Pdeathsig), so no server outlives
 // its owner.
 func StartSlapdStandalone(dir string, opts SlapdOptions) (*Slapd, error) {
-	bin, err := lookBinary("slapd")
-	if err != nil {
-		return nil, fmt.Errorf("ldaptest: %v: %s", err, slapdHint)
-	}
 	if ents, err := os.ReadDir(dir); err != nil {
 		return nil, err
 	} else if len(ents) > 0 {
 		return nil, fmt.Errorf("ldaptest: %s is not empty", dir)
 	}
-	t0 := time.Now()
-	p, err := writePKI(dir, "ldaptest slapd CA", []string{"localhost"})
-	if err != nil {
-		return nil, fmt.Errorf("ldaptest: slapd certificates: %w", err)
-	}
-	if err := seedSlapd(bin, dir, p, opts.LoadUsers); err != nil {
-		return nil, fmt.Errorf("ldaptest: %w", err)
-	}
-	v6 := ipv6Loopback()
-	for attempt := 1; ; attempt++ {
-		s, err := runSlapd(bin, dir, p, v6, opts.Debug)
-		if err == nil {
-			s.StartTime = time.Since(t0)
-			return s, nil
-		}
-		if attempt == 3 || !strings.Contains(err.Error(), "already in use") {
-			return nil, fmt.Errorf("ldaptest: %w", err)
-		}
-	}
+	return startSlapd(dir, opts)
 }
 
 // PID is slapd's process ID (for reading its CPU time).

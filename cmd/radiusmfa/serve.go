@@ -143,7 +143,9 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, context.Canceled) {
+	// A signal that lands between the ready line and Serve's start makes
+	// Serve return ErrServerClosed: that is a clean stop too.
+	if err := <-serveErr; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, radiusd.ErrServerClosed) {
 		return err
 	}
 	log.Info("stopped")

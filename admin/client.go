@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,7 +44,7 @@ func (c *Client) call(ctx context.Context, req request) (response, error) {
 		return response{}, fmt.Errorf("admin socket: %w", err)
 	}
 	if resp.Error != nil {
-		return response{}, fromWire(resp.Error)
+		return resp, fromWire(resp.Error)
 	}
 	return resp, nil
 }
@@ -99,4 +100,67 @@ func (c *Client) RemoveDevice(ctx context.Context, user, id string) error {
 func (c *Client) AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error) {
 	r, err := c.call(ctx, request{Method: "AuditTail", N: n})
 	return r.Audit, err
+}
+
+func (c *Client) SetDeviceDisabled(ctx context.Context, user, id string, disabled bool) error {
+	_, err := c.call(ctx, request{Method: "SetDeviceDisabled", Name: user, ID: id, Disabled: disabled})
+	return err
+}
+
+func (c *Client) ResetEnrollment(ctx context.Context, user string) (int, error) {
+	r, err := c.call(ctx, request{Method: "ResetEnrollment", Name: user})
+	return r.Count, err
+}
+
+func (c *Client) IssueBypass(ctx context.Context, b BypassRequest) (BypassResult, error) {
+	r, err := c.call(ctx, request{Method: "IssueBypass", Bypass: &b})
+	if err != nil || r.Bypass == nil {
+		return BypassResult{}, cmp.Or(err, errMissing("bypass"))
+	}
+	return *r.Bypass, nil
+}
+
+func (c *Client) Settings(ctx context.Context) (store.Settings, error) {
+	r, err := c.call(ctx, request{Method: "Settings"})
+	if err != nil || r.Settings == nil {
+		return store.Settings{}, cmp.Or(err, errMissing("settings"))
+	}
+	return *r.Settings, nil
+}
+
+func (c *Client) SetEnforcement(ctx context.Context, e store.Enforcement) error {
+	_, err := c.call(ctx, request{Method: "SetEnforcement", Enforcement: &e})
+	return err
+}
+
+func (c *Client) SetRoles(ctx context.Context, user string, roles []string) error {
+	_, err := c.call(ctx, request{Method: "SetRoles", Name: user, Roles: roles})
+	return err
+}
+
+func (c *Client) UserDetail(ctx context.Context, name string) (UserDetail, error) {
+	r, err := c.call(ctx, request{Method: "UserDetail", Name: name})
+	if err != nil || r.User == nil {
+		return UserDetail{}, cmp.Or(err, errMissing("user"))
+	}
+	return *r.User, nil
+}
+
+// SearchUsers returns the store's matches with the error of a failed
+// directory search, as the service does.
+func (c *Client) SearchUsers(ctx context.Context, q string) ([]SearchResult, error) {
+	r, err := c.call(ctx, request{Method: "SearchUsers", Query: q})
+	return r.Search, err
+}
+
+func (c *Client) QueryAudit(ctx context.Context, q AuditQuery) ([]store.AuditRecord, error) {
+	r, err := c.call(ctx, request{Method: "QueryAudit", AuditQuery: &q})
+	return r.Audit, err
+}
+
+// errMissing reports a response without the field its call returns (a
+// server older than this client answers unknown methods with an error, so
+// this is a protocol bug).
+func errMissing(field string) error {
+	return fmt.Errorf("admin socket: the response has no %s", field)
 }

@@ -13,6 +13,7 @@ import (
 
 	"radiusmfa/auth"
 	"radiusmfa/auth/localdir"
+	"radiusmfa/factors"
 	"radiusmfa/store"
 )
 
@@ -49,6 +50,13 @@ type Device struct {
 	Disabled   bool      `json:"disabled"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	Preferred  bool      `json:"preferred,omitempty"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	// Remaining is the unused backup codes, or a bypass code's uses left.
+	Remaining int `json:"remaining,omitempty"`
+	// ExpiresAt and Expired describe a bypass code.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	Expired   bool      `json:"expired,omitempty"`
 }
 
 // TOTPRequest asks for a new authenticator-app enrollment.
@@ -79,6 +87,17 @@ type API interface {
 	ListDevices(ctx context.Context, user string) ([]Device, error)
 	RemoveDevice(ctx context.Context, user, id string) error
 	AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error)
+
+	// Help-desk and admin operations (the console's, for the CLI).
+	SetDeviceDisabled(ctx context.Context, user, id string, disabled bool) error
+	ResetEnrollment(ctx context.Context, user string) (int, error)
+	IssueBypass(ctx context.Context, r BypassRequest) (BypassResult, error)
+	Settings(ctx context.Context) (store.Settings, error)
+	SetEnforcement(ctx context.Context, e store.Enforcement) error
+	SetRoles(ctx context.Context, user string, roles []string) error
+	UserDetail(ctx context.Context, name string) (UserDetail, error)
+	SearchUsers(ctx context.Context, q string) ([]SearchResult, error)
+	QueryAudit(ctx context.Context, q AuditQuery) ([]store.AuditRecord, error)
 }
 
 // Options configure the service.
@@ -97,6 +116,19 @@ type Options struct {
 	// NormalizeName, when set, is the directory's name normalisation
 	// (ldapauth), applied to every user name as the engine applies it.
 	NormalizeName func(string) string
+	// Factors verify codes for ProveFactor, by enrollment kind; their kinds
+	// are also the methods an admin may allow.
+	Factors map[string]factors.Factor
+	// Enforcement returns the settings in force (the engine's), for
+	// ProveFactor's allowed methods; OnEnforcement puts new ones in force.
+	Enforcement   func() *auth.Enforcement
+	OnEnforcement func(*auth.Enforcement)
+	// SearchDirectory, when set, searches the external directory.
+	SearchDirectory func(ctx context.Context, q string, limit int) ([]DirectoryUser, error)
+	// Alert tells the admins of a user's "this wasn't me" (the log, at least).
+	Alert func(store.AuditRecord)
+	// Clients returns the RADIUS clients overview of the running server.
+	Clients func() []ClientInfo
 }
 
 // Service implements API on a store.
@@ -143,21 +175,6 @@ func (s *Service) checkPassword(pw string) error {
 		return fmt.Errorf("%w: password must not end in %q followed by 6-8 digits (it would be read as a passcode)", ErrInvalid, s.opt.Delimiter)
 	}
 	return nil
-}
-
-type actorKey struct{}
-
-// WithActor names who acts for the audit records of calls made with ctx,
-// e.g. the peer of an admin-socket connection.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
-}
-
-func (s *Service) actor(ctx context.Context) string {
-	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
-		return a
-	}
-	return s.opt.Actor
 }
 
 func (s *Service) audit(ctx context.Context, action, user string) {

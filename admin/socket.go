@@ -20,24 +20,37 @@ import (
 
 // The wire format is one JSON request and one JSON response per connection.
 type request struct {
-	Method   string       `json:"method"`
-	Name     string       `json:"name,omitempty"`
-	Password string       `json:"password,omitempty"`
-	ID       string       `json:"id,omitempty"`
-	N        int          `json:"n,omitempty"`
-	TOTP     *TOTPRequest `json:"totp,omitempty"`
+	Method      string             `json:"method"`
+	Name        string             `json:"name,omitempty"`
+	Password    string             `json:"password,omitempty"`
+	ID          string             `json:"id,omitempty"`
+	N           int                `json:"n,omitempty"`
+	Disabled    bool               `json:"disabled,omitempty"`
+	Roles       []string           `json:"roles,omitempty"`
+	Query       string             `json:"query,omitempty"`
+	TOTP        *TOTPRequest       `json:"totp,omitempty"`
+	Bypass      *BypassRequest     `json:"bypass,omitempty"`
+	Enforcement *store.Enforcement `json:"enforcement,omitempty"`
+	AuditQuery  *AuditQuery        `json:"audit_query,omitempty"`
 }
 
+// A response carries an error beside what a call returned with it (the
+// store's matches of a search whose directory part failed).
 type response struct {
-	Error   *wireError          `json:"error,omitempty"`
-	Users   []UserInfo          `json:"users,omitempty"`
-	Devices []Device            `json:"devices,omitempty"`
-	TOTP    *TOTPResult         `json:"totp,omitempty"`
-	Audit   []store.AuditRecord `json:"audit,omitempty"`
+	Error    *wireError          `json:"error,omitempty"`
+	Users    []UserInfo          `json:"users,omitempty"`
+	Devices  []Device            `json:"devices,omitempty"`
+	TOTP     *TOTPResult         `json:"totp,omitempty"`
+	Audit    []store.AuditRecord `json:"audit,omitempty"`
+	Count    int                 `json:"count,omitempty"`
+	Bypass   *BypassResult       `json:"bypass,omitempty"`
+	Settings *store.Settings     `json:"settings,omitempty"`
+	User     *UserDetail         `json:"user,omitempty"`
+	Search   []SearchResult      `json:"search,omitempty"`
 }
 
 type wireError struct {
-	Kind    string `json:"kind"` // not_found, exists, invalid, internal
+	Kind    string `json:"kind"` // not_found, exists, invalid, forbidden, internal
 	Message string `json:"message"`
 }
 
@@ -135,7 +148,7 @@ func (s *SocketServer) handle(c net.Conn) {
 	enc := json.NewEncoder(c)
 	cred, ok := peer(c)
 	if !ok {
-		_ = enc.Encode(response{Error: &wireError{Kind: "invalid", Message: "permission denied"}})
+		_ = enc.Encode(response{Error: &wireError{Kind: "forbidden", Message: "permission denied"}})
 		return
 	}
 	var req request
@@ -184,12 +197,59 @@ func dispatch(ctx context.Context, api API, r request) response {
 	case "AuditTail":
 		resp.Audit, err = api.AuditTail(ctx, r.N)
 	default:
-		err = fmt.Errorf("%w: unknown method %q", ErrInvalid, r.Method)
+		resp, err = dispatchOperator(ctx, api, r)
 	}
 	if err != nil {
-		return response{Error: toWire(err)}
+		resp.Error = toWire(err)
 	}
 	return resp
+}
+
+// dispatchOperator serves the help-desk and admin operations.
+func dispatchOperator(ctx context.Context, api API, r request) (response, error) {
+	var resp response
+	var err error
+	switch r.Method {
+	case "SetDeviceDisabled":
+		err = api.SetDeviceDisabled(ctx, r.Name, r.ID, r.Disabled)
+	case "ResetEnrollment":
+		resp.Count, err = api.ResetEnrollment(ctx, r.Name)
+	case "IssueBypass":
+		if r.Bypass == nil {
+			return resp, fmt.Errorf("%w: missing bypass", ErrInvalid)
+		}
+		var res BypassResult
+		if res, err = api.IssueBypass(ctx, *r.Bypass); err == nil {
+			resp.Bypass = &res
+		}
+	case "Settings":
+		var st store.Settings
+		if st, err = api.Settings(ctx); err == nil {
+			resp.Settings = &st
+		}
+	case "SetEnforcement":
+		if r.Enforcement == nil {
+			return resp, fmt.Errorf("%w: missing enforcement", ErrInvalid)
+		}
+		err = api.SetEnforcement(ctx, *r.Enforcement)
+	case "SetRoles":
+		err = api.SetRoles(ctx, r.Name, r.Roles)
+	case "UserDetail":
+		var d UserDetail
+		if d, err = api.UserDetail(ctx, r.Name); err == nil {
+			resp.User = &d
+		}
+	case "SearchUsers":
+		resp.Search, err = api.SearchUsers(ctx, r.Query)
+	case "QueryAudit":
+		if r.AuditQuery == nil {
+			return resp, fmt.Errorf("%w: missing audit_query", ErrInvalid)
+		}
+		resp.Audit, err = api.QueryAudit(ctx, *r.AuditQuery)
+	default:
+		err = fmt.Errorf("%w: unknown method %q", ErrInvalid, r.Method)
+	}
+	return resp, err
 }
 
 func toWire(err error) *wireError {
@@ -201,6 +261,8 @@ func toWire(err error) *wireError {
 		kind = "exists"
 	case errors.Is(err, ErrInvalid):
 		kind = "invalid"
+	case errors.Is(err, ErrForbidden):
+		kind = "forbidden"
 	}
 	return &wireError{Kind: kind, Message: err.Error()}
 }
@@ -224,6 +286,8 @@ func fromWire(w *wireError) error {
 		kind = store.ErrExists
 	case "invalid":
 		kind = ErrInvalid
+	case "forbidden":
+		kind = ErrForbidden
 	}
 	return &remoteError{msg: w.Message, kind: kind}
 }

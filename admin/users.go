@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"radiusmfa/auth/localdir"
 	"radiusmfa/factors/totp"
@@ -12,8 +13,8 @@ import (
 )
 
 // credentials validates a name and password and hashes the password.
-func (s *Service) credentials(name, password string) (n, hash string, err error) {
-	if n, err = s.userName(name); err != nil {
+func (s *Service) credentials(ctx context.Context, name, password string) (n, hash string, err error) {
+	if n, _, err = s.user(ctx, name, needAdmin); err != nil {
 		return "", "", err
 	}
 	if err := s.checkPassword(password); err != nil {
@@ -25,7 +26,7 @@ func (s *Service) credentials(name, password string) (n, hash string, err error)
 
 // AddUser creates a built-in directory user.
 func (s *Service) AddUser(ctx context.Context, name, password string) error {
-	n, h, err := s.credentials(name, password)
+	n, h, err := s.credentials(ctx, name, password)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func (s *Service) AddUser(ctx context.Context, name, password string) error {
 
 // SetPassword replaces a user's password.
 func (s *Service) SetPassword(ctx context.Context, name, password string) error {
-	n, h, err := s.credentials(name, password)
+	n, h, err := s.credentials(ctx, name, password)
 	if err != nil {
 		return err
 	}
@@ -56,7 +57,7 @@ func (s *Service) SetPassword(ctx context.Context, name, password string) error 
 
 // DeleteUser removes a user and their devices.
 func (s *Service) DeleteUser(ctx context.Context, name string) error {
-	n, err := s.userName(name)
+	n, _, err := s.user(ctx, name, needAdmin)
 	if err != nil {
 		return err
 	}
@@ -69,6 +70,9 @@ func (s *Service) DeleteUser(ctx context.Context, name string) error {
 
 // ListUsers lists users with their lock state and device count.
 func (s *Service) ListUsers(ctx context.Context) ([]UserInfo, error) {
+	if _, err := s.authorize(ctx, "", needStaff); err != nil {
+		return nil, err
+	}
 	us, err := s.st.ListUsers(ctx)
 	if err != nil {
 		return nil, err
@@ -98,7 +102,7 @@ func (s *Service) LockUser(ctx context.Context, name string) error {
 
 // UnlockUser re-enables a user and clears any failure lockout.
 func (s *Service) UnlockUser(ctx context.Context, name string) error {
-	n, err := s.userName(name)
+	n, _, err := s.user(ctx, name, needStaff)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func (s *Service) UnlockUser(ctx context.Context, name string) error {
 }
 
 func (s *Service) setDisabled(ctx context.Context, name string, disabled bool, action string) error {
-	n, err := s.userName(name)
+	n, _, err := s.user(ctx, name, needStaff)
 	if err != nil {
 		return err
 	}
@@ -131,12 +135,12 @@ func (s *Service) setDisabled(ctx context.Context, name string, disabled bool, a
 
 // EnrollTOTP adds an authenticator-app device and returns its seed, once.
 func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, error) {
-	n, err := s.userName(r.User)
+	n, _, err := s.user(ctx, r.User, needStaff)
 	if err != nil {
 		return TOTPResult{}, err
 	}
-	if err := s.ensureUser(ctx, n); err != nil {
-		return TOTPResult{}, err
+	if r.Label = strings.TrimSpace(r.Label); r.Label != "" && !validLabel(r.Label) {
+		return TOTPResult{}, fmt.Errorf("%w: a device name is 1-%d characters, no control characters", ErrInvalid, maxLabelLen)
 	}
 	digits, alg := r.Digits, r.Algorithm
 	if digits == 0 {
@@ -149,6 +153,10 @@ func (s *Service) EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, er
 		Digits: digits, Algorithm: alg, Now: s.opt.Now()})
 	if err != nil {
 		return TOTPResult{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// Checked before ensureUser: a refused request creates no record.
+	if err := s.ensureUser(ctx, n); err != nil {
+		return TOTPResult{}, err
 	}
 	if err := s.st.AddEnrollment(ctx, p.Enrollment); err != nil {
 		return TOTPResult{}, err
@@ -165,7 +173,7 @@ func (s *Service) ensureUser(ctx context.Context, n string) error {
 	if !errors.Is(err, store.ErrNotFound) || s.opt.Directory == "" {
 		return err
 	}
-	now := s.opt.Now()
+	now := s.opt.Now().UTC()
 	err = s.st.CreateUser(ctx, store.User{Name: n, Directory: s.opt.Directory, CreatedAt: now, UpdatedAt: now})
 	if err != nil && !errors.Is(err, store.ErrExists) {
 		return err
@@ -178,28 +186,21 @@ func (s *Service) ensureUser(ctx context.Context, n string) error {
 
 // ListDevices lists a user's enrollments without secrets.
 func (s *Service) ListDevices(ctx context.Context, user string) ([]Device, error) {
-	n, err := s.userName(user)
+	n, _, err := s.user(ctx, user, needSelfOrStaff)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := s.st.GetUser(ctx, n); err != nil {
 		return nil, err
 	}
-	es, err := s.st.Enrollments(ctx, n)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Device, 0, len(es))
-	for _, e := range es {
-		out = append(out, Device{ID: e.ID, Kind: e.Kind, Label: e.Label, Disabled: e.Disabled,
-			CreatedAt: e.CreatedAt, LastUsedAt: e.LastUsedAt})
-	}
-	return out, nil
+	return s.devices(ctx, n)
 }
 
-// RemoveDevice deletes one enrollment.
+// RemoveDevice deletes one enrollment. Staff may remove any device; a
+// user their own (the site asks them for a fresh code from another device
+// first, through ProveFactor).
 func (s *Service) RemoveDevice(ctx context.Context, user, id string) error {
-	n, err := s.userName(user)
+	n, _, err := s.user(ctx, user, needSelfOrStaff)
 	if err != nil {
 		return err
 	}
@@ -212,6 +213,9 @@ func (s *Service) RemoveDevice(ctx context.Context, user, id string) error {
 
 // AuditTail returns the newest n audit records, oldest first.
 func (s *Service) AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error) {
+	if _, err := s.authorize(ctx, "", needStaff); err != nil {
+		return nil, err
+	}
 	if n <= 0 || n > 100000 {
 		return nil, fmt.Errorf("%w: n must be 1-100000", ErrInvalid)
 	}

@@ -22,6 +22,9 @@ type Request struct {
 	NASIdentifier    string
 	NASIPAddress     string
 	CallingStationID string
+	// Interactive marks a sign-in on the enrollment site: a user with a
+	// device must use it there even where MFA is off.
+	Interactive bool
 }
 
 // Outcome is what the transport must do.
@@ -83,6 +86,10 @@ const (
 	ReasonNotInRequiredGroup Reason = "not_in_required_group" // in no require group
 	ReasonMFAExempt          Reason = "mfa_exempt"            // accepted on the password: exempt group
 	ReasonMFANotRequired     Reason = "mfa_not_required"      // accepted on the password: MFA only for some groups
+
+	// Enforcement.
+	ReasonMFAOff          Reason = "mfa_off"          // accepted on the password: MFA is off for this login
+	ReasonEnrollmentGrace Reason = "enrollment_grace" // no device, accepted before the enrollment deadline
 )
 
 // Public messages for the directory's explained denials. Each follows a
@@ -109,6 +116,12 @@ type Decision struct {
 	// Attributes are the reply attributes policy grants an Accept (from
 	// group membership), in order; empty for any other outcome.
 	Attributes []Attribute
+	// Groups are the user's groups as the directory gave them, once the
+	// password was found right (the site maps them to console roles).
+	Groups []string
+	// Enroll is set when the user has no device and must enroll (rejected,
+	// or accepted in the grace before the deadline).
+	Enroll bool
 	// Err is the internal cause of an internal_error or
 	// directory_unavailable decision, for the operator's log only: never
 	// sent, never audited (it may name files or records).

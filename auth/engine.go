@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"radiusmfa/factors"
@@ -24,11 +25,12 @@ type EngineStore interface {
 // Policy is the engine's configuration.
 type Policy struct {
 	Delimiter string
-	// AllowUnenrolled accepts a user with a correct password and no second
-	// factor (enrollment_required: allow); false rejects with EnrollMessage.
-	AllowUnenrolled bool
-	EnrollMessage   string
-	Lockout         store.LockoutPolicy
+	// MFA is the mode where the run-time enforcement settings (console)
+	// set none: the configuration's auth.mfa. The zero value is
+	// ModeRequired, the safe one.
+	MFA           Mode
+	EnrollMessage string
+	Lockout       store.LockoutPolicy
 	// Groups is the group policy of every client without one of its own
 	// in ClientGroups (keyed by client name).
 	Groups       GroupPolicy
@@ -58,7 +60,18 @@ type Engine struct {
 	now     func() time.Time
 	failMsg string
 	active  attempts
+	enforce atomic.Pointer[Enforcement]
 }
+
+// SetEnforcement installs the run-time enforcement settings (nil: none);
+// logins that start afterwards use them.
+func (e *Engine) SetEnforcement(en *Enforcement) { e.enforce.Store(en) }
+
+// Enforcement returns the settings in force (nil when none).
+func (e *Engine) Enforcement() *Enforcement { return e.enforce.Load() }
+
+// DefaultMode is the configuration's mode, used where no setting applies.
+func (e *Engine) DefaultMode() Mode { return e.policy.MFA }
 
 // NewEngine wires the engine. now may be nil (time.Now).
 func NewEngine(primary Authenticator, s EngineStore, fs []factors.Factor, p Policy, now func() time.Time) *Engine {
@@ -67,6 +80,9 @@ func NewEngine(primary Authenticator, s EngineStore, fs []factors.Factor, p Poli
 	}
 	if p.Delimiter == "" {
 		p.Delimiter = ","
+	}
+	if p.MFA == "" {
+		p.MFA = ModeRequired
 	}
 	m := make(map[string]factors.Factor, len(fs))
 	for _, f := range fs {
@@ -185,11 +201,26 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		d.Outcome, d.Reason, d.Message = Reject, res.Reason, MsgNotAllowed
 		return d
 	}
+	d.Groups = id.Groups
 	profileErr := e.keepProfile(ctx, name, id, st)
-	if res.MFARequired {
-		d = e.secondFactor(ctx, d, code, st)
+	enf := e.enforce.Load()
+	mode := enf.ModeFor(r.Client, id, e.policy.MFA)
+	reason := res.Reason
+	switch {
+	case !res.MFARequired:
+		mode = ModeOff // exempt by the group policy
+	case mode == ModeOff:
+		reason = ReasonMFAOff
+	}
+	if r.Interactive && mode == ModeOff {
+		// The site never lets a password alone act for a user who has a
+		// device: it could remove that device or add one of its own.
+		mode = ModeOptional
+	}
+	if mode == ModeOff {
+		d = e.accept(ctx, d, "", reason, st.LockoutFound)
 	} else {
-		d = e.accept(ctx, d, "", res.Reason, st.LockoutFound)
+		d = e.secondFactor(ctx, d, code, st, mode, enf)
 	}
 	if d.Outcome == Accept {
 		d.Attributes = res.Attributes
@@ -272,13 +303,19 @@ func (e *Engine) overBudget(l store.Lockout, now time.Time, inProgress int) bool
 	return t > 0 && failures+inProgress > t
 }
 
-func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState) Decision {
+func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState, mode Mode, enf *Enforcement) Decision {
 	all := st.Enrollments
 	if len(all) == 0 {
-		if e.policy.AllowUnenrolled {
+		switch {
+		case mode == ModeOptional:
 			return e.accept(ctx, d, "", ReasonNoFactorAllowed, st.LockoutFound)
+		case enf.InGrace(e.now()):
+			d = e.accept(ctx, d, "", ReasonEnrollmentGrace, st.LockoutFound)
+			d.Enroll = true
+			return d
 		}
 		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage
+		d.Enroll = true
 		return d
 	}
 	// A user with devices is enrolled even when none of them can be used
@@ -286,7 +323,7 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 	// back to the password alone.
 	usable := all[:0:0]
 	for _, en := range all {
-		if _, known := e.factors[en.Kind]; known && !en.Disabled {
+		if _, known := e.factors[en.Kind]; known && !en.Disabled && enf.Allows(en.Kind) {
 			usable = append(usable, en)
 		}
 	}

@@ -227,7 +227,7 @@ func TestUnenrolled(t *testing.T) {
 	if d := fx.decide("nofactor", "wrong"); d.Reason != ReasonBadCredentials {
 		t.Fatalf("wrong password of an unenrolled user: %+v", d)
 	}
-	fx = newFixture(t, Policy{AllowUnenrolled: true})
+	fx = newFixture(t, Policy{MFA: ModeOptional})
 	if d := fx.decide("nofactor", "pw"); d.Outcome != Accept || d.Reason != ReasonNoFactorAllowed {
 		t.Fatalf("allow policy: %+v", d)
 	}

@@ -108,7 +108,7 @@ func TestInvariantOneStateReadPerAttempt(t *testing.T) {
 
 // An accept writes to the lockout counter only when the snapshot held one.
 func TestAcceptClearsOnlyACountedName(t *testing.T) {
-	fx, _ := newRecordFixture(t, Policy{AllowUnenrolled: true})
+	fx, _ := newRecordFixture(t, Policy{MFA: ModeOptional})
 	if d := fx.decide("nofactor", "pw"); d.Outcome != Accept || fx.store.clears != 0 {
 		t.Fatalf("accept without a counter: %+v, %d clears", d, fx.store.clears)
 	}

@@ -28,11 +28,10 @@ func Default() *Config {
 			UnknownClientLogInterval: time.Minute,
 		},
 		Auth: AuthConfig{
-			Directory:          "builtin",
-			Delimiter:          ",",
-			EnrollmentRequired: "reject",
-			EnrollMessage:      "Two-factor enrollment required: contact your administrator",
-			Lockout:            LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
+			Directory:     "builtin",
+			Delimiter:     ",",
+			EnrollMessage: "Two-factor enrollment required: contact your administrator",
+			Lockout:       LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{
@@ -96,6 +95,7 @@ func (c *Config) resolve() []error {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.Format = strings.ToLower(c.Log.Format)
 	c.Auth.EnrollmentRequired = strings.ToLower(c.Auth.EnrollmentRequired)
+	c.Auth.Enforcement = strings.ToLower(c.Auth.Enforcement)
 	c.Auth.Directory = strings.ToLower(c.Auth.Directory)
 	c.LDAP.Type = strings.ToLower(c.LDAP.Type)
 	c.LDAP.Scope = strings.ToLower(c.LDAP.Scope)

@@ -86,11 +86,10 @@ func TestLoadDefaults(t *testing.T) {
 			}},
 		},
 		Auth: AuthConfig{
-			Directory:          "builtin",
-			Delimiter:          ",",
-			EnrollmentRequired: "reject",
-			EnrollMessage:      "Two-factor enrollment required: contact your administrator",
-			Lockout:            LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
+			Directory:     "builtin",
+			Delimiter:     ",",
+			EnrollMessage: "Two-factor enrollment required: contact your administrator",
+			Lockout:       LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{

@@ -63,10 +63,16 @@ type ClientConfig struct {
 type AuthConfig struct {
 	// Directory checks passwords: "builtin" (default; users kept by
 	// radiusmfa) or "ldap" (the ldap section: OpenLDAP or Active Directory).
-	Directory          string        `mapstructure:"directory"`
-	Delimiter          string        `mapstructure:"delimiter"`           // default ","
-	EnrollmentRequired string        `mapstructure:"enrollment_required"` // "reject" (default) or "allow"
-	EnrollMessage      string        `mapstructure:"enroll_message"`      // Reply-Message for a user with no factor
+	Directory string `mapstructure:"directory"`
+	Delimiter string `mapstructure:"delimiter"` // default ","
+	// Enforcement is the MFA mode where the console sets none: "off"
+	// (default: the password alone), "optional" (users with a device use
+	// it) or "required" (everyone; users with none are sent to enroll).
+	Enforcement string `mapstructure:"enforcement"`
+	// EnrollmentRequired is the older spelling: "reject" is enforcement
+	// "required", "allow" is "optional". Deprecated.
+	EnrollmentRequired string        `mapstructure:"enrollment_required"`
+	EnrollMessage      string        `mapstructure:"enroll_message"` // Reply-Message for a user with no factor
 	Lockout            LockoutConfig `mapstructure:"lockout"`
 }
 
@@ -209,4 +215,23 @@ type WebConfig struct {
 	// X-Forwarded-For is believed.
 	BehindProxy    bool     `mapstructure:"behind_proxy"`
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// AdminGroups and HelpdeskGroups name directory groups (auth.directory
+	// ldap) whose members may use the console as admins or help desk.
+	// Built-in users get the roles with `radiusmfa user roles`.
+	AdminGroups    []string `mapstructure:"admin_groups"`
+	HelpdeskGroups []string `mapstructure:"helpdesk_groups"`
+}
+
+// Mode is the MFA mode the configuration sets: auth.enforcement, else what
+// the older auth.enrollment_required meant, else "off".
+func (a AuthConfig) Mode() string {
+	switch {
+	case a.Enforcement != "":
+		return a.Enforcement
+	case a.EnrollmentRequired == "reject":
+		return "required"
+	case a.EnrollmentRequired == "allow":
+		return "optional"
+	}
+	return "off"
 }

@@ -16,6 +16,7 @@ var (
 	logLevels          = []string{"debug", "info", "warn", "error"}
 	logFormats         = []string{"text", "json"}
 	enrollmentPolicies = []string{"reject", "allow"}
+	enforcementModes   = []string{"off", "optional", "required"}
 	totpAlgorithms     = []string{"SHA1", "SHA256", "SHA512"}
 	messageAuthModes   = []string{"true", "auto", "false"}
 )
@@ -79,7 +80,15 @@ func (c *Config) validateAuth(p *problems) {
 	} else if r, _ := utf8.DecodeRuneInString(a.Delimiter); unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsControl(r) || r == utf8.RuneError {
 		p.addf("auth.delimiter", "must not be a letter, digit or control character, got %q", a.Delimiter)
 	}
-	p.oneOf("auth.enrollment_required", a.EnrollmentRequired, enrollmentPolicies)
+	if a.EnrollmentRequired != "" {
+		p.oneOf("auth.enrollment_required", a.EnrollmentRequired, enrollmentPolicies)
+		if a.Enforcement != "" {
+			p.addf("auth.enrollment_required", "is the older spelling of auth.enforcement: set only auth.enforcement")
+		}
+	}
+	if a.Enforcement != "" {
+		p.oneOf("auth.enforcement", a.Enforcement, enforcementModes)
+	}
 	p.replyText("auth.enroll_message", a.EnrollMessage, maxEnrollMessage)
 	p.nonNegative("auth.lockout.threshold", a.Lockout.Threshold)
 	if a.Lockout.Duration < 0 {
@@ -209,8 +218,11 @@ func (c *Config) warnings() []string {
 				clientKey(i, cl.Name, "")))
 		}
 	}
-	if c.Auth.EnrollmentRequired == "allow" {
-		w = append(w, `auth.enrollment_required: "allow" lets users with no second factor sign in with a password alone`)
+	switch {
+	case c.Auth.EnrollmentRequired != "":
+		w = append(w, fmt.Sprintf("auth.enrollment_required: deprecated, write auth.enforcement: %s", c.Auth.Mode()))
+	case c.Auth.Mode() == "optional":
+		w = append(w, `auth.enforcement: "optional" lets users with no second factor log in with a password alone`)
 	}
 	if c.Auth.Lockout.Threshold == 0 {
 		w = append(w, "auth.lockout.threshold: 0 disables lockout, so online password and code guessing is not slowed")

@@ -75,6 +75,12 @@ func TestValidationErrors(t *testing.T) {
 		{"auth.delimiter letter", "", []string{"RADIUSMFA_AUTH_DELIMITER=x"}, `auth.delimiter: must not be a letter, digit or control character, got "x"`},
 		{"auth.delimiter digit", "auth: {delimiter: \"7\"}", nil, "auth.delimiter: must not be a letter, digit"},
 		{"auth.enrollment_required", "", []string{"RADIUSMFA_AUTH_ENROLLMENT_REQUIRED=maybe"}, `auth.enrollment_required: must be one of reject, allow, got "maybe"`},
+		{"auth.enforcement", "auth: {enforcement: on}", nil, `auth.enforcement: must be one of off, optional, required, got "on"`},
+		{"auth.enforcement twice", "auth: {enforcement: required, enrollment_required: reject}", nil,
+			"auth.enrollment_required: is the older spelling of auth.enforcement: set only auth.enforcement"},
+		{"web.admin_groups builtin", "web: {admin_groups: [vpn-admins]}", nil,
+			"web.admin_groups: names directory groups, so it needs auth.directory: ldap"},
+		{"web.helpdesk_groups blank", "web: {helpdesk_groups: [\" \"]}", nil, "web.helpdesk_groups[0]: must name a group"},
 		{"auth.lockout.threshold", "", []string{"RADIUSMFA_AUTH_LOCKOUT_THRESHOLD=-1"}, "auth.lockout.threshold: must not be negative"},
 		{"auth.lockout.duration", "", []string{"RADIUSMFA_AUTH_LOCKOUT_DURATION=-5m"}, "auth.lockout.duration: must not be negative"},
 
@@ -261,5 +267,22 @@ func TestPathsMustDiffer(t *testing.T) {
 			}
 			wantErr(t, err, tt.want...)
 		})
+	}
+}
+
+
+func TestAuthMode(t *testing.T) {
+	for _, c := range []struct {
+		yaml, want string
+	}{
+		{"\n", "off"},
+		{"\nauth: {enforcement: Optional}", "optional"},
+		{"\nauth: {enrollment_required: reject}", "required"},
+		{"\nauth: {enrollment_required: allow}", "optional"},
+	} {
+		cfg, _ := mustLoad(t, oneClient+c.yaml)
+		if got := cfg.Auth.Mode(); got != c.want {
+			t.Errorf("%q: Mode() = %q, want %q", c.yaml, got, c.want)
+		}
 	}
 }

@@ -34,4 +34,17 @@ func (c *Config) validateWeb(p *problems) {
 		}
 		w.TrustedProxies[i] = n.String()
 	}
+	for _, g := range []struct {
+		key   string
+		names []string
+	}{{"web.admin_groups", w.AdminGroups}, {"web.helpdesk_groups", w.HelpdeskGroups}} {
+		for i, n := range g.names {
+			if strings.TrimSpace(n) == "" {
+				p.addf(fmt.Sprintf("%s[%d]", g.key, i), "must name a group")
+			}
+		}
+		if len(g.names) > 0 && c.Auth.Directory != "ldap" {
+			p.addf(g.key, "names directory groups, so it needs auth.directory: ldap (built-in users get roles with `radiusmfa user roles`)")
+		}
+	}
 }

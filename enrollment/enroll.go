@@ -13,6 +13,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"radiusmfa/factors"
 	"radiusmfa/factors/totp"
 	"radiusmfa/store"
 )
@@ -37,7 +38,10 @@ type pendingTOTP struct {
 }
 
 type enrollView struct {
-	Secret  string
+	// NeedProof asks for a current code of an existing device too: the
+	// session's own sign-in is no longer fresh (see recentProof).
+	NeedProof bool
+	Secret    string
 	QR      template.URL // data: URL of a PNG we drew (trusted, so not filtered)
 	Message string
 }
@@ -68,6 +72,7 @@ func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, "drawing the QR code", err)
 		return
 	}
+	view.NeedProof = p.needProof(s)
 	p.render(w, http.StatusOK, "enroll.html", view)
 }
 
@@ -156,8 +161,28 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 			p.fail(w, "drawing the QR code", err)
 			return
 		}
+		view.NeedProof = p.needProof(s)
 		p.render(w, http.StatusBadRequest, "enroll.html", view)
 		return
+	}
+	if p.needProof(s) {
+		// A second device from a session signed in a while ago: the
+		// session alone (a browser left open) must not add one.
+		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
+		case errors.Is(err, factors.ErrInvalidCode):
+			p.record(r, s.user, "totp.enroll refused: no valid code from an existing device")
+			view, err := enrollPage(pend, "Enter a current code from one of your existing devices, or a backup code, to add another.")
+			if err != nil {
+				p.fail(w, "drawing the QR code", err)
+				return
+			}
+			view.NeedProof = true
+			p.render(w, http.StatusForbidden, "enroll.html", view)
+			return
+		case err != nil:
+			p.serviceError(w, r, "checking a code", err)
+			return
+		}
 	}
 	entitled, err := p.stillEntitled(r, s)
 	if err != nil {
@@ -197,7 +222,7 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 	p.sessions.endUser(s.user, key)
 	p.sessions.setScope(key, ScopeUser)
 	p.record(r, s.user, "totp.enroll "+e.ID)
-	http.Redirect(w, r, "/me", http.StatusSeeOther)
+	http.Redirect(w, r, "/me?done=enrolled", http.StatusSeeOther)
 }
 
 func (p *pages) fail(w http.ResponseWriter, what string, err error) {
@@ -221,4 +246,11 @@ func groupsOf4(s string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// needProof reports whether adding a device from s needs a fresh code: a
+// full session whose sign-in is older than recentProof. An enrollment-only
+// session adds only a first device, checked in the store.
+func (p *pages) needProof(s session) bool {
+	return s.scope == ScopeUser && p.deps.Admin != nil && p.deps.Now().Sub(s.created) > recentProof
 }

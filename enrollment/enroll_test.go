@@ -58,7 +58,7 @@ func TestEnrollTOTP(t *testing.T) {
 		t.Fatalf("wrong code: %d, devices %v", w.Code, fx.devs.m["bob"])
 	}
 	code := codeFor(t, page, fx.now)
-	if w := fx.do("POST", "/enroll", url.Values{"code": {code}}, c); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me" {
+	if w := fx.do("POST", "/enroll", url.Values{"code": {code}}, c); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me?done=enrolled" {
 		t.Fatalf("right code: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
 	}
 	devs := fx.devs.m["bob"]

@@ -36,8 +36,12 @@ const (
 var errNoSession = errors.New("enrollment: no such session")
 
 type session struct {
-	user    string
-	scope   Scope
+	user  string
+	scope Scope
+	// role is the console role ("" for none): granted only at a sign-in
+	// with a second factor (not a bypass code), never to an enrollment-only
+	// session.
+	role    string
 	created time.Time
 	seen    time.Time
 	pending *pendingTOTP // a secret being enrolled, never stored before confirmed
@@ -58,7 +62,7 @@ func newSessions(now func() time.Time) *sessions {
 
 // start makes a new session (a new id at every sign-in, never a reused one)
 // and sets its cookie.
-func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope) {
+func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope, role string) {
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
 	id := base64.RawURLEncoding.EncodeToString(raw[:])
@@ -69,7 +73,7 @@ func (ss *sessions) start(w http.ResponseWriter, user string, scope Scope) {
 	if len(ss.m) >= maxSessions {
 		ss.dropOldest()
 	}
-	ss.m[sha256.Sum256([]byte(id))] = &session{user: user, scope: scope, created: now, seen: now}
+	ss.m[sha256.Sum256([]byte(id))] = &session{user: user, scope: scope, role: role, created: now, seen: now}
 	ss.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(AbsoluteTimeout / time.Second)})

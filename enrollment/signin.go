@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"radiusmfa/admin"
 	"radiusmfa/auth"
 	"radiusmfa/store"
 )
@@ -27,6 +28,11 @@ type Deps struct {
 	}
 	TOTP  TOTPOptions
 	Audit interface{ Record(store.AuditRecord) }
+	// Admin is the service layer behind the account page and the console;
+	// nil serves sign-in and enrollment only.
+	Admin *admin.Service
+	// Roles says who may use the console.
+	Roles Roles
 	// Delimiter joins password and code as a RADIUS login would.
 	Delimiter string
 	Now       func() time.Time
@@ -106,17 +112,23 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src})
+	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src, Interactive: true})
 	p.audit(r, user, src, d, time.Since(start))
 	switch {
+	case d.Outcome == auth.Accept && d.Factor == "":
+		// In on the password alone (MFA optional, or before the enrollment
+		// deadline): on the site that means no device, so enrollment only.
+		p.sessions.drop(r)
+		p.sessions.start(w, d.User, ScopeEnroll, "")
+		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Accept:
 		p.sessions.drop(r) // a session the browser still held ends here
-		p.sessions.start(w, d.User, ScopeUser)
+		p.sessions.start(w, d.User, ScopeUser, p.roleOf(d))
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
 		// The password was right and there is no device: enrollment only.
 		p.sessions.drop(r)
-		p.sessions.start(w, d.User, ScopeEnroll)
+		p.sessions.start(w, d.User, ScopeEnroll, "")
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Drop:
 		view.Message = "The server is busy: try again in a moment."
@@ -147,38 +159,6 @@ func (p *pages) audit(r *http.Request, user string, src netip.AddrPort, d auth.D
 	if d.Err != nil {
 		p.log.Error("enrollment: sign-in", slog.String("user", name), slog.String("reason", string(d.Reason)), slog.Any("err", d.Err))
 	}
-}
-
-type deviceView struct {
-	Kind, Label, Added, LastUsed string
-	Disabled                     bool
-}
-
-func (p *pages) me(w http.ResponseWriter, r *http.Request) {
-	s, ok := p.sessions.get(r)
-	if !ok {
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return
-	}
-	es, err := p.deps.Devices.Enrollments(r.Context(), s.user)
-	if err != nil {
-		p.log.Error("enrollment: listing devices", slog.String("user", s.user), slog.Any("err", err))
-		http.Error(w, "Internal error", http.StatusInternalServerError)
-		return
-	}
-	var devs []deviceView
-	for _, e := range es {
-		v := deviceView{Kind: e.Kind, Label: e.Label, Added: e.CreatedAt.Format(time.DateOnly), LastUsed: "never", Disabled: e.Disabled}
-		if !e.LastUsedAt.IsZero() {
-			v.LastUsed = e.LastUsedAt.Format("2006-01-02 15:04")
-		}
-		devs = append(devs, v)
-	}
-	p.render(w, http.StatusOK, "me.html", struct {
-		User    string
-		Enroll  bool
-		Devices []deviceView
-	}{s.user, s.scope == ScopeEnroll, devs})
 }
 
 func (p *pages) signout(w http.ResponseWriter, r *http.Request) {

@@ -100,6 +100,11 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		mux.HandleFunc("POST /signout", p.signout)
 		mux.HandleFunc("GET /enroll", p.enrollForm)
 		mux.HandleFunc("POST /enroll", p.enrollConfirm)
+		if deps.Admin != nil {
+			p.accountRoutes(mux)
+			p.consoleRoutes(mux)
+			p.apiRoutes(mux)
+		}
 	}
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	var h http.Handler = mux

@@ -14,6 +14,9 @@
 // round robin); a server that fails is skipped for a back-off period, and
 // when every server fails the login fails closed.
 //
+// Search finds accounts by prefix for the admin console, as the service
+// account, within the user filter, and through the same servers and pools.
+//
 // go-ldap takes no context, so every step gets a deadline of its own: the
 // smaller of the configured timeout and what is left of the request's.
 package ldapauth

@@ -81,6 +81,7 @@ func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision,
 	dur := time.Since(r.received)
 	s.metrics.duration.Observe(dur.Seconds())
 	r.client.metrics.decision(d.Outcome, d.Reason).Inc()
+	r.client.summary.decided(d.Outcome)
 	user := d.User
 	if user == "" {
 		user = req.UserName

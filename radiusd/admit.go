@@ -46,7 +46,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 		return false
 	}
 	b := r.buf[:r.n]
-	typ, cause, ok := s.check(l, c, b)
+	typ, withMA, cause, ok := s.check(l, c, b)
 	if !ok {
 		s.drop(cause, c, r.source())
 		return false
@@ -67,6 +67,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 		return false
 	}
 	c.metrics.requests[typ].Inc()
+	c.summary.admitted(typ, withMA, r.received, r.src.Addr().Unmap())
 	return true
 }
 
@@ -99,35 +100,36 @@ func (s *Server) beginCached(r *request) bool {
 // check validates the datagram b from client c: header, code for this port,
 // attribute structure, Request Authenticator (accounting) and
 // Message-Authenticator (verified whenever present, required per policy).
-func (s *Server) check(l *listener, c *clientState, b []byte) (requestType, dropCause, bool) {
+// withMA reports a valid Message-Authenticator in a request that passed.
+func (s *Server) check(l *listener, c *clientState, b []byte) (typ requestType, withMA bool, cause dropCause, ok bool) {
 	if len(b) < headerLen {
-		return 0, dropMalformed, false
+		return 0, false, dropMalformed, false
 	}
 	length := int(binary.BigEndian.Uint16(b[2:4]))
 	if length < headerLen || length > len(b) || length > radius.MaxPacketLength {
-		return 0, dropMalformed, false
+		return 0, false, dropMalformed, false
 	}
 	b = b[:length]
-	typ, ok := requestTypeOf(l.kind, radius.Code(b[0]))
+	typ, ok = requestTypeOf(l.kind, radius.Code(b[0]))
 	if !ok {
-		return 0, dropUnexpectedCode, false
+		return 0, false, dropUnexpectedCode, false
 	}
 	ma, proxyState, cause, ok := scanAttributes(b[headerLen:])
 	if !ok {
-		return typ, cause, false
+		return typ, false, cause, false
 	}
 	h := c.getHasher()
 	defer c.putHasher(h)
 	if typ == typeAccounting && !h.authenticAccountingRequest(b) {
-		return typ, dropBadAuthenticator, false
+		return typ, false, dropBadAuthenticator, false
 	}
 	if ma >= 0 && !h.verifyMessageAuthenticator(b, headerLen+ma) {
-		return typ, dropBadMA, false
+		return typ, false, dropBadMA, false
 	}
 	if !s.requireMA(c, typ, ma >= 0, proxyState) {
-		return typ, dropMissingMA, false
+		return typ, false, dropMissingMA, false
 	}
-	return typ, 0, true
+	return typ, ma >= 0, 0, true
 }
 
 // requestTypeOf says which codes each port serves.

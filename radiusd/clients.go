@@ -15,6 +15,7 @@ import (
 // clientState is a configured client with its run-time state.
 type clientState struct {
 	name      string
+	networks  []netip.Prefix // as configured, for ClientStats
 	secret    []byte
 	requireMA MARequirement
 	// maSeen latches for MAAuto clients once a valid Message-Authenticator
@@ -22,10 +23,12 @@ type clientState struct {
 	maSeen  atomic.Bool
 	hashers sync.Pool // *hasher keyed with secret
 	metrics *clientMetrics
+	summary clientSummary
 }
 
 func newClientState(c Client) *clientState {
-	cs := &clientState{name: c.Name, secret: slices.Clone(c.Secret), requireMA: c.RequireMA}
+	cs := &clientState{name: c.Name, networks: slices.Clone(c.Networks), secret: slices.Clone(c.Secret),
+		requireMA: c.RequireMA}
 	cs.hashers.New = func() any {
 		return &hasher{mac: hmac.New(md5.New, cs.secret), md5: md5.New(), secret: cs.secret}
 	}

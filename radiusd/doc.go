@@ -18,6 +18,11 @@
 // Decider under a deadline, encodes, caches and writes the reply, and emits
 // the one log line and audit record of the decision.
 //
+// Each client also keeps an in-memory overview for the admin console
+// (ClientStats): last request, counts by outcome, and how many
+// Access-Requests came with and without a Message-Authenticator, updated
+// with per-client atomics on the way.
+//
 // Invariants (each has a TestInvariant… test):
 //   - Every reply to an Access-Request or Status-Server carries a valid
 //     Message-Authenticator as its first attribute.

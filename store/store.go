@@ -18,6 +18,9 @@ var (
 	// greater than the last accepted one: the code was already used.
 	ErrReplay = errors.New("store: counter not advanced (code already used)")
 	ErrClosed = errors.New("store: closed")
+	// ErrInvalid is returned for a change the store refuses to make (an
+	// update that would alter an enrollment's identity or secret).
+	ErrInvalid = errors.New("store: invalid change")
 )
 
 // User is an account known to radiusmfa. For the built-in directory it holds
@@ -57,10 +60,52 @@ type Enrollment struct {
 	Period    int    `json:"period,omitempty"`    // seconds
 	// Counter is the last accepted TOTP time step (or HOTP counter). A code is
 	// accepted only if its counter is strictly greater.
+	// For kind "backup" it is the bitmask of the codes already used; for
+	// kind "bypass" the number of uses made.
 	Counter    uint64    `json:"counter"`
 	Disabled   bool      `json:"disabled,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitempty"`
+	// Preferred marks the device the user chose to be asked for first.
+	Preferred bool `json:"preferred,omitempty"`
+	// ExpiresAt ends a bypass code's life (zero: never expires).
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// MaxUses is how many logins a bypass code allows (0: not limited by
+	// count; only bypass codes set it).
+	MaxUses int `json:"max_uses,omitempty"`
+	// CreatedBy names who made the enrollment when it was not the user
+	// (the help-desk operator who issued a bypass code).
+	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// Settings are the server-wide settings changed at run time from the
+// console, kept in the store so every restart keeps them.
+type Settings struct {
+	Enforcement Enforcement `json:"enforcement"`
+	UpdatedAt   time.Time   `json:"updated_at,omitzero"`
+	UpdatedBy   string      `json:"updated_by,omitempty"`
+}
+
+// Enforcement says who must use a second factor. A mode is "off" (the
+// password alone), "optional" (users with a device use it, others get in on
+// the password) or "required" (everyone; users with no device are sent to
+// enroll). "" means not set at that level.
+type Enforcement struct {
+	// Mode applies where no group or client setting does; "" leaves the
+	// configuration's auth.mfa in force.
+	Mode string `json:"mode,omitempty"`
+	// Groups maps a directory group (or a built-in user's role) to a mode;
+	// a user in several takes the strictest.
+	Groups map[string]string `json:"groups,omitempty"`
+	// Clients maps a RADIUS client name to a mode; it wins over groups and
+	// the global mode for logins through that client.
+	Clients map[string]string `json:"clients,omitempty"`
+	// Deadline is when "required" starts rejecting users with no device;
+	// before it they get in on the password and are asked to enroll.
+	Deadline time.Time `json:"deadline,omitzero"`
+	// Methods lists the enrollment kinds users may use ("totp", "backup");
+	// empty allows every kind the server runs. Bypass codes always work.
+	Methods []string `json:"methods,omitempty"`
 }
 
 // LockoutPolicy says when consecutive failures lock an account.
@@ -155,6 +200,12 @@ type Store interface {
 	AddFirstEnrollment(ctx context.Context, e Enrollment) error
 	Enrollments(ctx context.Context, user string) ([]Enrollment, error)
 	DeleteEnrollment(ctx context.Context, user, id string) error
+	// UpdateEnrollment applies fn to the stored enrollment atomically (ErrNotFound
+	// when there is none); an error from fn aborts and is returned. fn may
+	// change Label, Disabled, Preferred, Counter, LastUsedAt, ExpiresAt and
+	// MaxUses; changes to ID, User, Kind, Secret, CreatedAt or CreatedBy are
+	// refused with ErrInvalid, so no caller can re-key or re-seed a device.
+	UpdateEnrollment(ctx context.Context, user, id string, fn func(*Enrollment) error) error
 	// AdvanceCounter atomically raises the enrollment's Counter to c and sets
 	// LastUsedAt, or returns ErrReplay when c <= the stored Counter.
 	AdvanceCounter(ctx context.Context, user, id string, c uint64, at time.Time) error
@@ -173,6 +224,11 @@ type Store interface {
 	// LoginState reads what one login needs (user, lockout counter,
 	// enrollments) in one read, so a login pays for one snapshot, not four.
 	LoginState(ctx context.Context, user string) (LoginState, error)
+
+	// Settings returns the run-time settings (the zero value when never set).
+	Settings(ctx context.Context) (Settings, error)
+	// UpdateSettings applies fn to the settings atomically; an error from fn aborts.
+	UpdateSettings(ctx context.Context, fn func(*Settings) error) error
 
 	// AppendAudit stores records, assigning Seq, and prunes past the retention limit.
 	AppendAudit(ctx context.Context, recs ...AuditRecord) error

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 
 	"radiusmfa/auth"
 	"radiusmfa/store"
@@ -83,7 +84,9 @@ func (d *Directory) AuthenticateRecord(ctx context.Context, name, password strin
 	if !known || u.PasswordHash == "" {
 		return auth.Identity{}, false, nil
 	}
-	id := auth.Identity{Name: u.Name}
+	// A built-in user's roles act as their groups: for the group policy,
+	// enforcement settings and the console.
+	id := auth.Identity{Name: u.Name, Groups: slices.Clone(u.Roles)}
 	if u.Disabled {
 		id.Disabled = true
 		return id, false, nil

@@ -10,6 +10,8 @@ import (
 	"radiusmfa/auth/localdir"
 	"radiusmfa/config"
 	"radiusmfa/factors"
+	"radiusmfa/factors/backup"
+	"radiusmfa/factors/bypass"
 	"radiusmfa/factors/totp"
 	"radiusmfa/ldapauth"
 	"radiusmfa/radiusd"
@@ -80,16 +82,15 @@ func newEngine(cfg *config.Config, st store.Store, primary auth.Authenticator, d
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewEngine(primary, st,
-		[]factors.Factor{totp.New(st, totp.Options{Skew: cfg.TOTP.Skew})},
+	return auth.NewEngine(primary, st, factorSet(cfg, st),
 		auth.Policy{
-			Delimiter:       cfg.Auth.Delimiter,
-			AllowUnenrolled: cfg.Auth.EnrollmentRequired == "allow",
-			EnrollMessage:   cfg.Auth.EnrollMessage,
-			Lockout:         store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
-			Groups:          global,
-			ClientGroups:    perClient,
-			Directory:       directory,
+			Delimiter:     cfg.Auth.Delimiter,
+			MFA:           auth.Mode(cfg.Auth.Mode()),
+			EnrollMessage: cfg.Auth.EnrollMessage,
+			Lockout:       store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
+			Groups:        global,
+			ClientGroups:  perClient,
+			Directory:     directory,
 		}, nil), nil
 }
 
@@ -139,4 +140,22 @@ func compilePolicy(key string, p config.PolicyConfig) (auth.GroupPolicy, error) 
 		gp.Reply = append(gp.Reply, rule)
 	}
 	return gp, nil
+}
+
+// factorSet is every second factor the server runs.
+func factorSet(cfg *config.Config, st store.Store) []factors.Factor {
+	return []factors.Factor{
+		totp.New(st, totp.Options{Skew: cfg.TOTP.Skew}),
+		backup.New(st, backup.Options{}),
+		bypass.New(st, bypass.Options{}),
+	}
+}
+
+// factorMap indexes factors by the enrollment kind they verify.
+func factorMap(fs []factors.Factor) map[string]factors.Factor {
+	m := make(map[string]factors.Factor, len(fs))
+	for _, f := range fs {
+		m[f.Kind()] = f
+	}
+	return m
 }

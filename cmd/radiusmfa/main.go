@@ -2,8 +2,11 @@
 //
 //	radiusmfa serve          run the RADIUS server
 //	radiusmfa check-config   validate the configuration and exit
-//	radiusmfa user ...       manage built-in directory users
+//	radiusmfa user ...       manage users: passwords, locks, roles, enrollment reset
 //	radiusmfa totp ...       enroll and manage authenticator apps
+//	radiusmfa device ...     list, disable and enable a user's devices
+//	radiusmfa bypass USER    issue a temporary code for a user without their device
+//	radiusmfa mfa show|set   who must use a second factor (run-time settings)
 //	radiusmfa audit tail     show recent decisions and admin actions
 //	radiusmfa bench          load-test a server over RADIUS
 //
@@ -40,10 +43,23 @@ commands:
   serve                         run the RADIUS server
   check-config                  validate the configuration and exit
   user add|passwd|del|list|lock|unlock NAME
+  user show NAME [--json]       a user's state, roles, devices and recent activity
+  user reset NAME --yes         remove every device of a user (they enroll again)
+  user roles NAME [ROLE...]     show or set console roles: admin, helpdesk, none
   totp enroll|list|remove USER  authenticator apps (TOTP)
+  device list USER [--json]     every device of a user: apps, backup and bypass codes
+  device disable|enable USER ID
+                                block a lost device without deleting it, or unblock it
+  bypass USER [--uses N] [--ttl 1h]
+                                a temporary code for a user without their device
+  mfa show [--json]             MFA enforcement: mode, group and client modes, deadline, methods
+  mfa set [--mode M] [--group NAME=MODE]... [--client NAME=MODE]...
+          [--deadline T|none] [--methods LIST|all]
+                                change them; what no flag names is kept
   ldap check                    test every directory server: connection, TLS, service account
   ldap test USER [--client C]   bind as USER (password on stdin), show DN, groups, policy, reply attributes
-  audit tail [-n N]             recent decisions and admin actions
+  audit tail [-n N] [--user U] [--kind K] [--outcome O] [--since T]
+                                recent decisions and admin actions
   bench                         load-test a running server over RADIUS
   version                       print the version
 
@@ -68,6 +84,12 @@ func (c *cli) run(args []string) int {
 		err = c.user(args[1:])
 	case "totp":
 		err = c.totp(args[1:])
+	case "device":
+		err = c.device(args[1:])
+	case "bypass":
+		err = c.bypass(args[1:])
+	case "mfa":
+		err = c.mfa(args[1:])
 	case "audit":
 		err = c.audit(args[1:])
 	case "ldap":
@@ -102,12 +124,15 @@ func (c *cli) flags(name string) (*flag.FlagSet, *string) {
 }
 
 // parse parses flags allowing them after positional arguments too
-// ("user add alice --config x.yaml").
+// ("user add alice --config x.yaml"). A bad flag is a usage error: the
+// flag package has printed it with the flags.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 			return nil, err
+		} else if err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

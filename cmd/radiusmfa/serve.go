@@ -22,8 +22,10 @@ import (
 
 	"radiusmfa/admin"
 	"radiusmfa/audit"
+	"radiusmfa/auth"
 	"radiusmfa/config"
 	"radiusmfa/enrollment"
+	"radiusmfa/ldapauth"
 	"radiusmfa/radiusd"
 	"radiusmfa/store"
 )
@@ -90,14 +92,53 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 
-	sock, err := admin.ListenSocket(cfg.Admin.Socket, admin.NewService(st, serviceOptions(cfg, "admin-socket")), log)
+	settings, err := st.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	enf, err := auth.CompileEnforcement(settings.Enforcement)
+	if err != nil {
+		// Written only after the same check; a failure here is a damaged
+		// file, and starting with no enforcement would be fail-open.
+		return fmt.Errorf("the stored enforcement settings: %w", err)
+	}
+	engine.SetEnforcement(enf)
+	log.Info("MFA enforcement", "mode", string(enf.ModeFor("", auth.Identity{}, engine.DefaultMode())),
+		"group_settings", len(enf.Groups), "client_settings", len(enf.Clients), "set_by", settings.UpdatedBy)
+
+	// One service for the admin socket (whose connections act as a local
+	// admin) and the site (whose requests act as their session's user): no
+	// caller without a principal is served.
+	sopt := serviceOptions(cfg, "")
+	sopt.Factors = factorMap(factorSet(cfg, st))
+	sopt.Enforcement = engine.Enforcement
+	sopt.OnEnforcement = engine.SetEnforcement
+	sopt.Alert = func(r store.AuditRecord) {
+		log.Warn("a user reports a login that was not theirs", "user", r.User, "detail", r.Detail,
+			"client", r.Client, "calling_station_id", r.CallingStationID)
+	}
+	sopt.Clients = func() []admin.ClientInfo { return clientInfo(srv.ClientStats()) }
+	if d, ok := primary.(*ldapauth.Directory); ok {
+		sopt.SearchDirectory = func(ctx context.Context, q string, limit int) ([]admin.DirectoryUser, error) {
+			found, err := d.Search(ctx, q, limit)
+			out := make([]admin.DirectoryUser, 0, len(found))
+			for _, u := range found {
+				out = append(out, admin.DirectoryUser{Name: u.Name, DisplayName: u.DisplayName, Mail: u.Mail, Disabled: u.Disabled})
+			}
+			return out, err
+		}
+	}
+	svc := admin.NewService(st, sopt)
+	sock, err := admin.ListenSocket(cfg.Admin.Socket, svc, log)
 	if err != nil {
 		return err
 	}
 	go sock.Serve()
 	defer sock.Close()
 
-	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Audit: auditw, Delimiter: cfg.Auth.Delimiter,
+	roles := enrollment.Roles{AdminGroups: cfg.Web.AdminGroups, HelpdeskGroups: cfg.Web.HelpdeskGroups,
+		Builtin: cfg.Auth.Directory != directoryLDAP}
+	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Admin: svc, Roles: roles, Audit: auditw, Delimiter: cfg.Auth.Delimiter,
 		TOTP: enrollment.TOTPOptions{Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits, Algorithm: cfg.TOTP.Algorithm, Skew: cfg.TOTP.Skew}}, log)
 	if err != nil {
 		return err
@@ -297,4 +338,17 @@ func siteURL(s *enrollment.Site) string {
 		return ""
 	}
 	return s.URL()
+}
+
+// clientInfo is the console's view of the RADIUS server's per-client tally.
+func clientInfo(cs []radiusd.ClientStats) []admin.ClientInfo {
+	out := make([]admin.ClientInfo, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, admin.ClientInfo{Name: c.Name, Networks: c.Networks,
+			RequireMessageAuthenticator: c.RequireMessageAuthenticator, LastRequest: c.LastRequest,
+			LastSource: c.LastSource, Requests: c.Requests, Accepts: c.Accepts, Rejects: c.Rejects,
+			Challenges: c.Challenges, WithMessageAuthenticator: c.WithMessageAuthenticator,
+			WithoutMessageAuthenticator: c.WithoutMessageAuthenticator})
+	}
+	return out
 }

@@ -8,11 +8,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"radiusmfa/ldapauth"
 
 	"radiusmfa/admin"
 	"radiusmfa/auth/localdir"
 	"radiusmfa/config"
+	"radiusmfa/factors"
+	"radiusmfa/factors/backup"
+	"radiusmfa/factors/bypass"
+	"radiusmfa/factors/totp"
+	"radiusmfa/ldapauth"
 	"radiusmfa/store"
 	"radiusmfa/store/bolt"
 )
@@ -131,6 +135,22 @@ func (c *cli) openAPI(flagPath string) (admin.API, context.Context, func(), erro
 		cancel()
 		return nil, nil, nil, err
 	}
-	svc := admin.NewService(st, serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid())))
+	o := serviceOptions(cfg, fmt.Sprintf("cli uid=%d", os.Getuid()))
+	o.Factors = serviceFactors(cfg, st)
+	svc := admin.NewService(st, o)
 	return svc, ctx, func() { cancel(); st.Close() }, nil
+}
+
+// serviceFactors are the factors the service verifies codes with, by kind;
+// their kinds are also the methods `mfa set --methods` may name.
+func serviceFactors(cfg *config.Config, st store.Store) map[string]factors.Factor {
+	out := map[string]factors.Factor{}
+	for _, f := range []factors.Factor{
+		totp.New(st, totp.Options{Skew: cfg.TOTP.Skew}),
+		backup.New(st, backup.Options{}),
+		bypass.New(st, bypass.Options{}),
+	} {
+		out[f.Kind()] = f
+	}
+	return out
 }

@@ -17,12 +17,26 @@ import (
 
 const cmdTimeout = 30 * time.Second
 
+const userUsage = "usage: radiusmfa user add|passwd|del|list|lock|unlock|show|reset|roles [NAME] [--config FILE]"
+
 func (c *cli) user(args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(c.stderr, "usage: radiusmfa user add|passwd|del|list|lock|unlock [NAME] [--config FILE]")
+		fmt.Fprintln(c.stderr, userUsage)
 		return errUsage
 	}
 	sub := args[0]
+	switch sub {
+	case "show":
+		return c.userShow(args[1:])
+	case "reset":
+		return c.userReset(args[1:])
+	case "roles":
+		return c.userRoles(args[1:])
+	case "add", "passwd", "del", "list", "lock", "unlock":
+	default:
+		fmt.Fprintf(c.stderr, "radiusmfa user: unknown subcommand %q\n%s\n", sub, userUsage)
+		return errUsage
+	}
 	fs, cfgPath := c.flags("user " + sub)
 	fs.Usage = func() {
 		fmt.Fprintf(c.stderr, "usage: radiusmfa user %s", sub)
@@ -93,9 +107,6 @@ func (c *cli) user(args []string) error {
 				u.CreatedAt.Format(time.DateOnly), cmp.Or(u.Profile.Mail, "-"), cmp.Or(u.Profile.Phone, "-"))
 		}
 		return tw.Flush()
-	default:
-		fmt.Fprintf(c.stderr, "radiusmfa user: unknown subcommand %q\n", sub)
-		return errUsage
 	}
 	return err
 }

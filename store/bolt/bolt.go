@@ -5,7 +5,7 @@
 // hand-written binary layout (records.go); each enrollment's replay counter
 // and last use are a fixed 16-byte value in a bucket of its own, so an
 // accepted login writes those bytes and nothing else. Lockout and audit
-// records are JSON. Enrollment secrets are sealed with AES-256-GCM under the
+// records, and the run-time settings, are JSON. Enrollment secrets are sealed with AES-256-GCM under the
 // master key and bound to their (user, enrollment) position, so the file
 // alone never reveals a seed. The layout is versioned and migrated at Open
 // (schema.go). Writes on the login path (AdvanceCounter, RecordFailure,

@@ -61,7 +61,16 @@ func TestInvariantCountersMatchEnrollments(t *testing.T) {
 		{"add ghost/e1", func() error { return add("ghost", "e1") }, store.ErrNotFound},
 		{"advance alice/e1", func() error { return db.AdvanceCounter(ctx, "alice", "e1", 5, testTime) }, nil},
 		{"advance alice/gone", func() error { return db.AdvanceCounter(ctx, "alice", "gone", 5, testTime) }, store.ErrNotFound},
+		{"update alice/e1", func() error { return db.UpdateEnrollment(ctx, "alice", "e1", setCounter(1)) }, nil},
+		{"update alice/gone", func() error { return db.UpdateEnrollment(ctx, "alice", "gone", setCounter(1)) }, store.ErrNotFound},
+		{"update alice/e2 to another id", func() error {
+			return db.UpdateEnrollment(ctx, "alice", "e2", func(e *store.Enrollment) error {
+				e.ID, e.Counter = "e3", 7
+				return nil
+			})
+		}, store.ErrInvalid},
 		{"delete alice/e2", func() error { return db.DeleteEnrollment(ctx, "alice", "e2") }, nil},
+		{"update deleted alice/e2", func() error { return db.UpdateEnrollment(ctx, "alice", "e2", setCounter(1)) }, store.ErrNotFound},
 		{"delete alice/e2 again", func() error { return db.DeleteEnrollment(ctx, "alice", "e2") }, store.ErrNotFound},
 		{"advance deleted alice/e2", func() error { return db.AdvanceCounter(ctx, "alice", "e2", 9, testTime) }, store.ErrNotFound},
 		{"delete user alice", func() error { return db.DeleteUser(ctx, "alice") }, nil},
@@ -76,6 +85,14 @@ func TestInvariantCountersMatchEnrollments(t *testing.T) {
 	// The neighbour whose name extends the deleted user's keeps its counter.
 	if got := enrollmentOf(t, db, "alicex", "e1"); got.Counter != 0 {
 		t.Errorf("alicex/e1 counter %d", got.Counter)
+	}
+}
+
+// setCounter is an UpdateEnrollment fn that sets Counter to c.
+func setCounter(c uint64) func(*store.Enrollment) error {
+	return func(e *store.Enrollment) error {
+		e.Counter = c
+		return nil
 	}
 }
 
@@ -145,7 +162,8 @@ func TestEnrollmentRecordCoversEnrollment(t *testing.T) {
 	// And the conversions carry every such field both ways.
 	want := store.Enrollment{ID: "e1", User: "alice", Kind: "totp", Label: "l", Secret: []byte("s"),
 		Digits: 8, Algorithm: "SHA512", Period: 60, Counter: 9, Disabled: true,
-		CreatedAt: testTime, LastUsedAt: testTime.Add(time.Second)}
+		CreatedAt: testTime, LastUsedAt: testTime.Add(time.Second), Preferred: true,
+		ExpiresAt: testTime.Add(time.Hour), MaxUses: 3, CreatedBy: "op"}
 	got := newEnrollmentRecord(want, nil).enrollment("alice", "e1", []byte("s"),
 		counterState{Counter: 9, LastUsedAt: testTime.Add(time.Second)})
 	if !sameEnrollment(got, want) {

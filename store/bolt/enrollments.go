@@ -101,23 +101,31 @@ func (d *DB) enrollments(tx *bbolt.Tx, user string) ([]store.Enrollment, error) 
 // record's counter value. The user and id come from the key, not from the
 // record, so the secret's binding is checked against where the record sits.
 func (d *DB) openEnrollment(user, id string, val, counter []byte) (store.Enrollment, error) {
+	_, e, err := d.openRecord(user, id, val, counter)
+	return e, err
+}
+
+// openRecord is openEnrollment that also returns the decoded record, whose
+// SealedSecret aliases val.
+func (d *DB) openRecord(user, id string, val, counter []byte) (enrollmentRecord, store.Enrollment, error) {
+	where := func(err error) error { return fmt.Errorf("enrollment %q of user %q: %w", id, user, err) }
 	rec, err := decodeEnrollmentRecord(val)
 	if err != nil {
-		return store.Enrollment{}, fmt.Errorf("enrollment %q of user %q: %w", id, user, err)
+		return enrollmentRecord{}, store.Enrollment{}, where(err)
 	}
 	secret, err := d.seal.openSecret(user, id, rec.SealedSecret)
 	if err != nil {
-		return store.Enrollment{}, err
+		return enrollmentRecord{}, store.Enrollment{}, err
 	}
 	if counter == nil {
-		return store.Enrollment{}, fmt.Errorf("bolt: enrollment %q of user %q has no counter "+
-			"(the database is inconsistent)", id, user)
+		return enrollmentRecord{}, store.Enrollment{}, fmt.Errorf("bolt: enrollment %q of user %q "+
+			"has no counter (the database is inconsistent)", id, user)
 	}
 	state, err := decodeCounterState(counter)
 	if err != nil {
-		return store.Enrollment{}, fmt.Errorf("enrollment %q of user %q: %w", id, user, err)
+		return enrollmentRecord{}, store.Enrollment{}, where(err)
 	}
-	return rec.enrollment(user, id, secret, state), nil
+	return rec, rec.enrollment(user, id, secret, state), nil
 }
 
 // DeleteEnrollment removes one enrollment and its counter, or returns
@@ -134,6 +142,83 @@ func (d *DB) DeleteEnrollment(ctx context.Context, user, id string) error {
 		}
 		return tx.Bucket(bucketCounters).Delete(key)
 	})
+}
+
+// UpdateEnrollment applies fn to a copy of the stored enrollment, secret
+// opened, in one read-write transaction, and stores what fn changed: the
+// record only when one of its fields changed, the counters value only when
+// Counter or LastUsedAt did, so a counter-only update (a backup code
+// consumed) writes 16 bytes as AdvanceCounter does. Unlike AdvanceCounter it
+// may lower Counter: fn decides. fn runs inside the transaction and must not
+// call the store.
+//
+// Invariant: an enrollment's identity (ID, User, Kind, Secret, CreatedAt,
+// CreatedBy) never changes once stored; a change by fn is refused with
+// store.ErrInvalid and nothing is written. The secret is never sealed again:
+// the stored sealed bytes are kept as they are.
+func (d *DB) UpdateEnrollment(ctx context.Context, user, id string, fn func(*store.Enrollment) error) error {
+	key := enrollmentKey(user, id)
+	return d.update(ctx, func(tx *bbolt.Tx) error {
+		enrollments, counters := tx.Bucket(bucketEnrollments), tx.Bucket(bucketCounters)
+		val := enrollments.Get(key)
+		if val == nil || checkName("user name", user) != nil || checkName("enrollment id", id) != nil {
+			return fmt.Errorf("%w: enrollment %q of user %q", store.ErrNotFound, id, user)
+		}
+		rec, old, err := d.openRecord(user, id, val, counters.Get(key))
+		if err != nil {
+			return err
+		}
+		e := old
+		e.Secret = bytes.Clone(old.Secret) // fn may write into it; old must stay as stored
+		if err := fn(&e); err != nil {
+			return err
+		}
+		if err := checkIdentityKept(old, e); err != nil {
+			return err
+		}
+		// The encoding is canonical, so equal bytes mean no record field changed.
+		newVal, err := newEnrollmentRecord(e, rec.SealedSecret).encode()
+		if err != nil {
+			return fmt.Errorf("enrollment %q of user %q: %w", id, user, err)
+		}
+		if !bytes.Equal(newVal, val) {
+			if err := enrollments.Put(key, newVal); err != nil {
+				return err
+			}
+		}
+		if e.Counter == old.Counter && e.LastUsedAt.Equal(old.LastUsedAt) {
+			return nil
+		}
+		state, err := counterState{Counter: e.Counter, LastUsedAt: e.LastUsedAt}.encode()
+		if err != nil {
+			return fmt.Errorf("enrollment %q of user %q: %w", id, user, err)
+		}
+		return counters.Put(key, state) // the key is there: the invariant holds
+	})
+}
+
+// checkIdentityKept returns a store.ErrInvalid error naming the first
+// identity field that differs between the stored enrollment old and e.
+func checkIdentityKept(old, e store.Enrollment) error {
+	var field string
+	switch {
+	case e.ID != old.ID:
+		field = "ID"
+	case e.User != old.User:
+		field = "User"
+	case e.Kind != old.Kind:
+		field = "Kind"
+	case !bytes.Equal(e.Secret, old.Secret):
+		field = "Secret"
+	case !e.CreatedAt.Equal(old.CreatedAt):
+		field = "CreatedAt"
+	case e.CreatedBy != old.CreatedBy:
+		field = "CreatedBy"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: enrollment %q of user %q: %s cannot be changed", store.ErrInvalid,
+		old.ID, old.User, field)
 }
 
 // AdvanceCounter raises the enrollment's counter to c if c is greater, in a

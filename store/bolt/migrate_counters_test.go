@@ -243,5 +243,7 @@ func sameEnrollment(a, b store.Enrollment) bool {
 	return a.ID == b.ID && a.User == b.User && a.Kind == b.Kind && a.Label == b.Label &&
 		bytes.Equal(a.Secret, b.Secret) && a.Digits == b.Digits && a.Algorithm == b.Algorithm &&
 		a.Period == b.Period && a.Counter == b.Counter && a.Disabled == b.Disabled &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt)
+		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt) &&
+		a.Preferred == b.Preferred && a.ExpiresAt.Equal(b.ExpiresAt) && a.MaxUses == b.MaxUses &&
+		a.CreatedBy == b.CreatedBy
 }

@@ -37,11 +37,12 @@ type enrollmentRecordV2 struct {
 }
 
 // binaryRecords is migration 3: it rewrites every user and enrollment record
-// from JSON into the binary layouts of records.go (users in format 0x01, the
-// layout of version 3; migration 4 moves them on). Sealed secrets are carried
-// over as stored bytes; their binding to (user, id) is unchanged because the
-// keys are. A time outside the storable range fails the migration, naming the
-// record, and leaves the file at version 2.
+// from JSON into the binary layouts of records.go, in the formats of version
+// 3 (users in format 0x01, enrollments in format 0x02; migrations 4 and 5
+// move them on). Sealed secrets are carried over as stored bytes; their
+// binding to (user, id) is unchanged because the keys are. A time outside
+// the storable range fails the migration, naming the record, and leaves the
+// file at version 2.
 func binaryRecords(tx *bbolt.Tx) error {
 	if err := rewriteValues(tx.Bucket(bucketUsers), "user", userV2ToBinary); err != nil {
 		return err
@@ -88,8 +89,12 @@ func enrollmentV2ToBinary(_, v []byte) ([]byte, error) {
 	if err := decode(v, &old); err != nil {
 		return nil, err
 	}
-	// The fields are the same, only the JSON tags differ. Should
-	// enrollmentRecord gain a field, this conversion stops compiling and the
-	// migration must say what old records get.
-	return enrollmentRecord(old).encode()
+	// Version 2 stored these fields and no others: the preference, expiry,
+	// use limit and creator that version 5 added stay unset, and format 0x02
+	// has no room for them anyway.
+	return enrollmentRecord{
+		Kind: old.Kind, Label: old.Label, Digits: old.Digits, Algorithm: old.Algorithm,
+		Period: old.Period, Disabled: old.Disabled, CreatedAt: old.CreatedAt,
+		SealedSecret: old.SealedSecret,
+	}.encodeFormat1()
 }

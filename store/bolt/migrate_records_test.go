@@ -155,13 +155,14 @@ func TestSchemaMigratesVersion2Records(t *testing.T) {
 		t.Errorf("audit after migration: %+v, %v", recs, err)
 	}
 
-	// Every record is now binary, users in the layout of version 4 (migration 4
-	// ran after this one); nothing is left as JSON.
+	// Every record is now binary, users in the layout of version 4 and
+	// enrollments in that of version 5 (migrations 4 and 5 ran after this
+	// one); nothing is left as JSON.
 	err = db.bolt.View(func(tx *bbolt.Tx) error {
 		for _, b := range []struct {
 			name   []byte
 			format byte
-		}{{bucketUsers, userFormat2}, {bucketEnrollments, enrollmentFormat1}} {
+		}{{bucketUsers, userFormat2}, {bucketEnrollments, enrollmentFormat2}} {
 			err := tx.Bucket(b.name).ForEach(func(k, v []byte) error {
 				if len(v) == 0 || v[0] != b.format {
 					t.Errorf("%s record %q not in format %#02x: %q", b.name, k, b.format, v)

@@ -9,7 +9,7 @@ import (
 )
 
 // Binary layouts of the bucketUsers and bucketEnrollments values (schema
-// version 4). Every login reads both, and decoding them by hand costs a
+// version 5). Every login reads both, and decoding them by hand costs a
 // fraction of what encoding/json's reflection and RFC 3339 parsing did.
 //
 // A value starts with a format byte naming its layout, so a later layout can
@@ -28,10 +28,17 @@ import (
 //	                          profile. Version 3 wrote it; migration 4
 //	                          rewrites it as 0x03, and decodeUser still reads
 //	                          it (as a built-in user with no profile).
-//	enrollment (format 0x02): kind, label, digits, algorithm, period, flags
-//	                          (bit 0: disabled), created_at, sealed_secret.
-//	                          User and id are the key; counter and last use
-//	                          are bucketCounters. Since version 3.
+//	enrollment (format 0x04): kind, label, digits, algorithm, period, flags
+//	                          (bit 0: disabled, bit 1: preferred),
+//	                          created_at, sealed_secret, expires_at,
+//	                          max_uses, created_by. User and id are the key;
+//	                          counter and last use are bucketCounters. Since
+//	                          version 5.
+//	enrollment (format 0x02): the same up to sealed_secret, with no preferred
+//	                          flag, expiry, use limit or creator. Versions 3
+//	                          and 4 wrote it; migration 5 rewrites it as 0x04,
+//	                          and decodeEnrollmentRecord still reads it (as
+//	                          an enrollment with none of them).
 //
 // The formats differ so that a value under the wrong bucket fails to decode.
 // None is '{', the first byte of the JSON records of versions 1 and 2.
@@ -39,9 +46,15 @@ const (
 	userFormat1       = 0x01
 	enrollmentFormat1 = 0x02
 	userFormat2       = 0x03
+	enrollmentFormat2 = 0x04
 )
 
-const flagDisabled = 1 << 0
+// Flag bits. Format 0x04 enrollments know both; users and format 0x02
+// enrollments know only flagDisabled.
+const (
+	flagDisabled  = 1 << 0
+	flagPreferred = 1 << 1
+)
 
 // encodeUser is the bucketUsers value of u in the current user layout
 // (format 0x03); u.Name is the key and is not repeated in the value.
@@ -123,42 +136,88 @@ func decodeUser(name string, v []byte) (store.User, error) {
 	return u, nil
 }
 
-// encode is the bucketEnrollments value of r.
+// encode is the bucketEnrollments value of r in the current enrollment
+// layout (format 0x04).
 func (r enrollmentRecord) encode() ([]byte, error) {
+	expires, err := unixNanos("expires_at", r.ExpiresAt)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.appendFormat1Fields(enrollmentFormat2, 8+10+10+len(r.CreatedBy))
+	if err != nil {
+		return nil, err
+	}
+	b = appendNanos(b, expires)
+	b = appendInt(b, r.MaxUses)
+	return appendString(b, r.CreatedBy), nil
+}
+
+// encodeFormat1 is r in the enrollment layout of versions 3 and 4 (format
+// 0x02). Migration 3 writes it, as a step produces the layout of its own
+// version whatever came after. The layout has no room for a preference,
+// expiry, use limit or creator, so a record with any is refused rather than
+// stored without it.
+func (r enrollmentRecord) encodeFormat1() ([]byte, error) {
+	if r.Preferred || !r.ExpiresAt.IsZero() || r.MaxUses != 0 || r.CreatedBy != "" {
+		return nil, fmt.Errorf("bolt: format %#02x holds no preference, expiry, use limit or creator",
+			enrollmentFormat1)
+	}
+	return r.appendFormat1Fields(enrollmentFormat1, 0)
+}
+
+// appendFormat1Fields starts an enrollment value with format and the fields
+// both enrollment layouts share, with capacity for extra bytes more.
+func (r enrollmentRecord) appendFormat1Fields(format byte, extra int) ([]byte, error) {
 	created, err := unixNanos("created_at", r.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
 	size := 1 + 10 + len(r.Kind) + 10 + len(r.Label) + 10 + 10 + len(r.Algorithm) + 10 + 1 + 8 +
-		10 + len(r.SealedSecret)
+		10 + len(r.SealedSecret) + extra
+	flags := flagsOf(r.Disabled)
+	if r.Preferred {
+		flags |= flagPreferred
+	}
 	b := make([]byte, 0, size)
-	b = append(b, enrollmentFormat1)
+	b = append(b, format)
 	b = appendString(b, r.Kind)
 	b = appendString(b, r.Label)
 	b = appendInt(b, r.Digits)
 	b = appendString(b, r.Algorithm)
 	b = appendInt(b, r.Period)
-	b = append(b, flagsOf(r.Disabled))
+	b = append(b, flags)
 	b = appendNanos(b, created)
 	return appendBytes(b, r.SealedSecret), nil
 }
 
-// decodeEnrollmentRecord reads a bucketEnrollments value. SealedSecret
-// aliases v, so the record is only good while v is (inside its transaction);
-// opening the secret copies it.
+// decodeEnrollmentRecord reads a bucketEnrollments value in either
+// enrollment layout; one in format 0x02 has no preference, expiry, use limit
+// or creator. SealedSecret aliases v, so the record is only good while v is
+// (inside its transaction); opening the secret copies it.
 func decodeEnrollmentRecord(v []byte) (enrollmentRecord, error) {
 	r := recordReader{rest: v}
-	r.format(enrollmentFormat1)
+	format := r.format(enrollmentFormat2, enrollmentFormat1)
+	known := byte(flagDisabled)
+	if format == enrollmentFormat2 {
+		known |= flagPreferred
+	}
 	rec := enrollmentRecord{
 		Kind:      r.knownString(),
 		Label:     r.string(),
 		Digits:    r.int(),
 		Algorithm: r.knownString(),
 		Period:    r.int(),
-		Disabled:  r.flags(flagDisabled)&flagDisabled != 0,
-		CreatedAt: r.time(),
 	}
+	flags := r.flags(known)
+	rec.Disabled = flags&flagDisabled != 0
+	rec.Preferred = flags&flagPreferred != 0
+	rec.CreatedAt = r.time()
 	rec.SealedSecret = r.bytes()
+	if format == enrollmentFormat2 {
+		rec.ExpiresAt = r.time()
+		rec.MaxUses = r.int()
+		rec.CreatedBy = r.string()
+	}
 	if err := r.finish(); err != nil {
 		return enrollmentRecord{}, fmt.Errorf("bolt: corrupt enrollment record: %w", err)
 	}

@@ -32,8 +32,16 @@ func TestRecordLayoutsGolden(t *testing.T) {
 	wantLDAP := "03" + "00" + userBody[4:] + "046c646170" + "02416c" + "03614078" + "022b31"
 	rec := enrollmentRecord{Kind: "totp", Label: "phone", Digits: 6, Algorithm: "SHA1", Period: 30,
 		CreatedAt: goldenTime, SealedSecret: []byte{0xaa, 0xbb, 0xcc}}
-	wantRec := "02" + "04746f7470" + "0570686f6e65" + "0c" + "0453484131" + "3c" + "00" +
+	recBody := "04746f7470" + "0570686f6e65" + "0c" + "0453484131" + "3c" + "00" +
 		"0de0b6b3a7640000" + "03aabbcc"
+	wantRec1 := "02" + recBody // versions 3 and 4, written by migration 3 alone
+	wantRec := "04" + recBody + zeros(8) + "00" + "00"
+	bypass := rec
+	bypass.Kind, bypass.Label, bypass.Digits, bypass.Algorithm, bypass.Period = "bypass", "", 0, "", 0
+	bypass.Disabled, bypass.Preferred, bypass.ExpiresAt, bypass.MaxUses, bypass.CreatedBy =
+		true, true, goldenTime, 3, "op"
+	wantBypass := "04" + "06627970617373" + "00" + "00" + "00" + "00" + "03" + "0de0b6b3a7640000" +
+		"03aabbcc" + "0de0b6b3a7640000" + "06" + "026f70"
 
 	for _, c := range []struct {
 		what   string
@@ -53,12 +61,23 @@ func TestRecordLayoutsGolden(t *testing.T) {
 			t.Errorf("golden %s decodes as %+v, %v", c.what, back, err)
 		}
 	}
-	got, err := rec.encode()
-	if err != nil || hex.EncodeToString(got) != wantRec {
-		t.Errorf("enrollment encodes as %x, %v\n                      want %s", got, err, wantRec)
-	}
-	if back, err := decodeEnrollmentRecord(mustHex(t, wantRec)); err != nil || !reflect.DeepEqual(back, rec) {
-		t.Errorf("golden enrollment decodes as %+v, %v", back, err)
+	for _, c := range []struct {
+		what   string
+		encode func(enrollmentRecord) ([]byte, error)
+		rec    enrollmentRecord
+		want   string
+	}{
+		{"enrollment", enrollmentRecord.encode, rec, wantRec},
+		{"bypass enrollment", enrollmentRecord.encode, bypass, wantBypass},
+		{"format 0x02 enrollment", enrollmentRecord.encodeFormat1, rec, wantRec1},
+	} {
+		got, err := c.encode(c.rec)
+		if err != nil || hex.EncodeToString(got) != c.want {
+			t.Errorf("%s encodes as %x, %v\n                want %s", c.what, got, err, c.want)
+		}
+		if back, err := decodeEnrollmentRecord(mustHex(t, c.want)); err != nil || !sameRecord(back, c.rec) {
+			t.Errorf("golden %s decodes as %+v, %v", c.what, back, err)
+		}
 	}
 }
 
@@ -193,6 +212,11 @@ func TestRecordRoundTrip(t *testing.T) {
 			Period: math.MaxInt, Disabled: true, CreatedAt: maxStorableTime,
 			SealedSecret: bytes.Repeat([]byte{0}, 200)},
 		{Kind: "future kind", Algorithm: "future algorithm", Digits: -1, CreatedAt: minStorableTime},
+		{Kind: "bypass", Preferred: true, ExpiresAt: maxStorableTime, MaxUses: math.MaxInt,
+			CreatedBy: "hélp dësk", CreatedAt: testTime, SealedSecret: []byte{1}},
+		{Kind: "backup", Preferred: true, Disabled: true, ExpiresAt: minStorableTime, MaxUses: math.MinInt,
+			CreatedBy: strings.Repeat("c", 300)},
+		{Kind: "bypass", MaxUses: 1, ExpiresAt: testTime.In(time.FixedZone("x", -3600))},
 	}
 	for i, rec := range recs {
 		val, err := rec.encode()
@@ -205,6 +229,24 @@ func TestRecordRoundTrip(t *testing.T) {
 		}
 		if again, _ := got.encode(); !bytes.Equal(again, val) {
 			t.Errorf("record %d: re-encoding changed the bytes", i)
+		}
+	}
+	// A record of versions 3 and 4 reads back and, written in its own layout
+	// again, gives the same bytes: format 0x02 has one encoding too.
+	for i, rec := range recs {
+		if rec.Preferred || !rec.ExpiresAt.IsZero() || rec.MaxUses != 0 || rec.CreatedBy != "" {
+			continue
+		}
+		val, err := rec.encodeFormat1()
+		if err != nil {
+			t.Fatalf("record %d in format 0x02: %v", i, err)
+		}
+		got, err := decodeEnrollmentRecord(val)
+		if err != nil || !sameRecord(got, rec) {
+			t.Errorf("record %d in format 0x02: round trip gave %+v, %v", i, got, err)
+		}
+		if again, _ := got.encodeFormat1(); !bytes.Equal(again, val) {
+			t.Errorf("record %d in format 0x02: re-encoding changed the bytes", i)
 		}
 	}
 }
@@ -224,8 +266,14 @@ func TestRecordDecodingStrict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := enrollmentRecord{Kind: "totp", Digits: 6, Period: 30, CreatedAt: testTime,
-		SealedSecret: []byte("sealed")}.encode()
+	rec, err := enrollmentRecord{Kind: "bypass", Digits: 6, Period: 30, CreatedAt: testTime,
+		SealedSecret: []byte("sealed"), Preferred: true, ExpiresAt: testTime, MaxUses: 5,
+		CreatedBy: "op"}.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec1, err := enrollmentRecord{Kind: "totp", Digits: 6, Period: 30, CreatedAt: testTime,
+		SealedSecret: []byte("sealed")}.encodeFormat1()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,9 +297,18 @@ func TestRecordDecodingStrict(t *testing.T) {
 		append([]byte{userFormat2}, user1[1:]...),
 		append(slices.Clone(user1), 0),
 	)
-	for i := range rec {
-		bad["enrollment"] = append(bad["enrollment"], rec[:i])
+	for _, v := range [][]byte{rec, rec1} {
+		for i := range v {
+			bad["enrollment"] = append(bad["enrollment"], v[:i])
+		}
 	}
+	// Each layout with the other's length: format 0x02 followed by an expiry,
+	// use limit and creator, format 0x04 without them.
+	bad["enrollment"] = append(bad["enrollment"],
+		append([]byte{enrollmentFormat1}, rec[1:]...),
+		append([]byte{enrollmentFormat2}, rec1[1:]...),
+		append(slices.Clone(rec1), 0),
+	)
 	bad["user"] = append(bad["user"],
 		append(slices.Clone(user), 0),
 		mustHex(t, "01"+"05"+"6162"),                                          // hash longer than what is left
@@ -265,15 +322,24 @@ func TestRecordDecodingStrict(t *testing.T) {
 		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"8000"+"00"+"00"+"00"),       // non-minimal directory length
 		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"ffffffff0f"), // a 4 GiB phone
 		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"+"00"),    // a fifth string
-		mustHex(t, "04"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"),         // a format yet to come
+		mustHex(t, "04"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"),         // an enrollment's format
+		mustHex(t, "05"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"),         // a format yet to come
 		[]byte(`{"name":"u","created_at":"2030-01-02T03:04:05Z"}`),
 	)
 	bad["enrollment"] = append(bad["enrollment"],
 		append(slices.Clone(rec), 0),
 		mustHex(t, "02"+"00"+"00"+"80808080808080808080"+"01"),       // digits: 11-byte varint
 		mustHex(t, "02"+"00"+"00"+"00"+"00"+"00"+"80"+zeros(8)+"00"), // unknown flag bit
+		mustHex(t, "02"+"00"+"00"+"00"+"00"+"00"+"02"+zeros(8)+"00"), // preferred, unknown to format 0x02
 		mustHex(t, "02"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"09"+"aabb"),
-		mustHex(t, "01"+"00"+"00"+"00"+zeros(16)), // a user's format
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"04"+zeros(8)+"00"+zeros(8)+"00"+"00"),        // unknown flag bit
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(8)+"8000"+"00"),      // non-minimal max_uses
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(8)+"00"+"05"+"6f70"), // creator past the end
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(8)+"00"+"00"+"00"),   // a trailing string
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(4)),                  // expiry cut short
+		mustHex(t, "05"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(8)+"00"+"00"),        // a format yet to come
+		mustHex(t, "01"+"00"+"00"+"00"+zeros(16)),                                              // a user's format
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"00"),                          // a user's format
 		[]byte(`{"kind":"totp","sealed_secret":"AQ=="}`),
 	)
 	for kind, values := range bad {
@@ -287,6 +353,9 @@ func TestRecordDecodingStrict(t *testing.T) {
 	}
 	if err := decoders["user"]([]byte(`{"name":"u"}`)); err == nil || !strings.Contains(err.Error(), "JSON") {
 		t.Errorf("a JSON user record: %v, want an error that says JSON", err)
+	}
+	if err := decoders["enrollment"]([]byte(`{"kind":"totp"}`)); err == nil || !strings.Contains(err.Error(), "JSON") {
+		t.Errorf("a JSON enrollment record: %v, want an error that says JSON", err)
 	}
 }
 
@@ -304,15 +373,33 @@ func TestUserFormat1RefusesProfile(t *testing.T) {
 	}
 }
 
+// TestEnrollmentFormat1RefusesNewFields checks the layout of versions 3 and
+// 4, which has no room for a preference, expiry, use limit or creator,
+// refuses a record with any instead of writing it without them.
+func TestEnrollmentFormat1RefusesNewFields(t *testing.T) {
+	for _, rec := range []enrollmentRecord{
+		{Kind: "totp", Preferred: true},
+		{Kind: "bypass", ExpiresAt: testTime},
+		{Kind: "bypass", MaxUses: 1},
+		{Kind: "bypass", MaxUses: -1},
+		{Kind: "bypass", CreatedBy: "op"},
+	} {
+		if val, err := rec.encodeFormat1(); err == nil {
+			t.Errorf("%+v encoded in format 0x02 as %x", rec, val)
+		}
+	}
+}
+
 // TestRecordDecodingAllocatesByInput checks a corrupt length or count costs
 // nothing: the decoder compares it with the input before allocating. (One
 // huge allocation is one malloc, so bytes are counted, not allocations.)
 func TestRecordDecodingAllocatesByInput(t *testing.T) {
 	for _, v := range [][]byte{
-		mustHex(t, "01"+"00"+"ffffffffffffff7f"),                                    // 2^56 roles
-		mustHex(t, "01"+"ffffffffffffff7f"),                                         // a 2^56-byte hash
-		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"ffffffffffffff7f"), // a 2^56-byte phone
-		mustHex(t, "02"+"00"+"00"+"00"+"ffffffff0f"),                                // a 4 GiB algorithm
+		mustHex(t, "01"+"00"+"ffffffffffffff7f"),                                                      // 2^56 roles
+		mustHex(t, "01"+"ffffffffffffff7f"),                                                           // a 2^56-byte hash
+		mustHex(t, "03"+"00"+"00"+"00"+zeros(16)+"00"+"00"+"00"+"ffffffffffffff7f"),                   // a 2^56-byte phone
+		mustHex(t, "02"+"00"+"00"+"00"+"ffffffff0f"),                                                  // a 4 GiB algorithm
+		mustHex(t, "04"+"00"+"00"+"00"+"00"+"00"+"00"+zeros(8)+"00"+zeros(8)+"00"+"ffffffffffffff7f"), // a 2^56-byte creator
 	} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -358,8 +445,27 @@ func TestRecordTimesOutOfRangeRefused(t *testing.T) {
 	}
 	wantRange("AddEnrollment in 1600", db.AddEnrollment(ctx, store.Enrollment{ID: "e1", User: "alice",
 		Kind: "totp", Secret: []byte("s"), CreatedAt: early}))
+	wantRange("AddEnrollment expiring in 3000", db.AddEnrollment(ctx, store.Enrollment{ID: "e1",
+		User: "alice", Kind: "bypass", Secret: []byte("s"), CreatedAt: testTime, ExpiresAt: far}))
 	if list, err := db.Enrollments(ctx, "alice"); err != nil || len(list) != 0 {
 		t.Errorf("after a refused AddEnrollment: %d enrollments, %v", len(list), err)
+	}
+	e := store.Enrollment{ID: "e1", User: "alice", Kind: "bypass", Secret: []byte("s"), CreatedAt: testTime}
+	if err := db.AddEnrollment(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	wantRange("UpdateEnrollment expiring in 3000", db.UpdateEnrollment(ctx, "alice", "e1",
+		func(e *store.Enrollment) error {
+			e.Label, e.ExpiresAt = "changed", far
+			return nil
+		}))
+	wantRange("UpdateEnrollment used in 1600", db.UpdateEnrollment(ctx, "alice", "e1",
+		func(e *store.Enrollment) error {
+			e.Label, e.Counter, e.LastUsedAt = "changed", 1, early
+			return nil
+		}))
+	if got := enrollmentOf(t, db, "alice", "e1"); !sameEnrollment(got, e) {
+		t.Errorf("after refused UpdateEnrollments:\n got %+v\nwant %+v", got, e)
 	}
 	checkCountersMatchEnrollments(t, db)
 }
@@ -388,12 +494,21 @@ func FuzzDecodeRecords(f *testing.F) {
 	for _, rec := range []enrollmentRecord{{}, {Kind: "totp", Label: "phone", Digits: 6,
 		Algorithm: "SHA1", Period: 30, Disabled: true, CreatedAt: minStorableTime,
 		SealedSecret: []byte{sealFormatV1, 1, 2, 3}}} {
-		val, err := rec.encode()
-		if err != nil {
-			f.Fatal(err)
+		for _, encode := range []func(enrollmentRecord) ([]byte, error){
+			enrollmentRecord.encode, enrollmentRecord.encodeFormat1} {
+			val, err := encode(rec)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(val)
 		}
-		f.Add(val)
 	}
+	bypass, err := enrollmentRecord{Kind: "bypass", Preferred: true, CreatedAt: testTime,
+		SealedSecret: []byte{sealFormatV1, 1}, ExpiresAt: maxStorableTime, MaxUses: 3, CreatedBy: "op"}.encode()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(bypass)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if u, err := decodeUser("fuzz", data); err == nil {
 			encode := encodeUser
@@ -406,7 +521,11 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 		if rec, err := decodeEnrollmentRecord(data); err == nil {
-			again, err := rec.encode()
+			encode := enrollmentRecord.encode
+			if data[0] == enrollmentFormat1 {
+				encode = enrollmentRecord.encodeFormat1
+			}
+			again, err := encode(rec)
 			if err != nil || !bytes.Equal(again, data) {
 				t.Fatalf("enrollment %x decodes to %+v, which encodes as %x, %v", data, rec, again, err)
 			}
@@ -423,7 +542,9 @@ func sameUser(a, b store.User) bool {
 func sameRecord(a, b enrollmentRecord) bool {
 	return a.Kind == b.Kind && a.Label == b.Label && a.Digits == b.Digits &&
 		a.Algorithm == b.Algorithm && a.Period == b.Period && a.Disabled == b.Disabled &&
-		a.CreatedAt.Equal(b.CreatedAt) && bytes.Equal(a.SealedSecret, b.SealedSecret)
+		a.CreatedAt.Equal(b.CreatedAt) && bytes.Equal(a.SealedSecret, b.SealedSecret) &&
+		a.Preferred == b.Preferred && a.ExpiresAt.Equal(b.ExpiresAt) && a.MaxUses == b.MaxUses &&
+		a.CreatedBy == b.CreatedBy
 }
 
 func mustHex(t testing.TB, s string) []byte {

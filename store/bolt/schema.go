@@ -15,16 +15,19 @@ import (
 // Buckets, declared once. Every key layout is described here so the whole
 // file format can be read in one place.
 var (
-	// bucketMeta holds schema_version and the master key check value.
+	// bucketMeta holds schema_version, the master key check value and the
+	// run-time settings.
 	bucketMeta = []byte("meta")
 	// bucketUsers maps a user name to its store.User in the binary user
 	// layout (records.go): format 0x03, with the directory and profile, since
 	// schema version 4; format 0x01 in version 3; JSON before.
 	bucketUsers = []byte("users")
 	// bucketEnrollments maps user "\x00" id to an enrollmentRecord, whose
-	// secret is sealed, in the binary enrollment layout (records.go; JSON
-	// before schema version 3). The separator makes a user's enrollments one
-	// contiguous, prefix-scannable range; names cannot contain it.
+	// secret is sealed, in the binary enrollment layout (records.go): format
+	// 0x04, with the preference, expiry, use limit and creator, since schema
+	// version 5; format 0x02 in versions 3 and 4; JSON before. The separator
+	// makes a user's enrollments one contiguous, prefix-scannable range;
+	// names cannot contain it.
 	bucketEnrollments = []byte("enrollments")
 	// bucketCounters maps the same user "\x00" id keys to the enrollment's
 	// replay state, a fixed 16-byte counterState (counters.go). It sits apart
@@ -47,6 +50,10 @@ var (
 var (
 	metaSchemaVersion = []byte("schema_version") // big-endian uint64
 	metaKeyCheck      = []byte("key_check")      // a known constant, sealed
+	// metaSettings holds the JSON store.Settings, written by UpdateSettings
+	// (settings.go). Absent until the first update: the settings are then the
+	// zero value, so no migration creates it. Since schema version 5.
+	metaSettings = []byte("settings")
 )
 
 // maxNameLen bounds user names and enrollment ids. RADIUS caps User-Name at
@@ -74,6 +81,11 @@ type enrollmentRecord struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	SealedSecret []byte
+	// Since schema version 5 (format 0x04); zero in older records.
+	Preferred bool
+	ExpiresAt time.Time
+	MaxUses   int
+	CreatedBy string
 }
 
 // newEnrollmentRecord is the record of e, whose secret is already sealed.
@@ -81,6 +93,7 @@ func newEnrollmentRecord(e store.Enrollment, sealed []byte) enrollmentRecord {
 	return enrollmentRecord{
 		Kind: e.Kind, Label: e.Label, Digits: e.Digits, Algorithm: e.Algorithm,
 		Period: e.Period, Disabled: e.Disabled, CreatedAt: e.CreatedAt, SealedSecret: sealed,
+		Preferred: e.Preferred, ExpiresAt: e.ExpiresAt, MaxUses: e.MaxUses, CreatedBy: e.CreatedBy,
 	}
 }
 
@@ -91,6 +104,7 @@ func (r enrollmentRecord) enrollment(user, id string, secret []byte, st counterS
 		ID: id, User: user, Kind: r.Kind, Label: r.Label, Secret: secret,
 		Digits: r.Digits, Algorithm: r.Algorithm, Period: r.Period, Counter: st.Counter,
 		Disabled: r.Disabled, CreatedAt: r.CreatedAt, LastUsedAt: st.LastUsedAt,
+		Preferred: r.Preferred, ExpiresAt: r.ExpiresAt, MaxUses: r.MaxUses, CreatedBy: r.CreatedBy,
 	}
 }
 
@@ -150,6 +164,7 @@ var migrations = []migration{
 	{version: 2, name: "replay counters in their own bucket", apply: splitCounters},
 	{version: 3, name: "binary user and enrollment records", apply: binaryRecords},
 	{version: 4, name: "user directory and profile", apply: userProfileRecords},
+	{version: 5, name: "enrollment preference, expiry, use limit and creator", apply: enrollmentFormat2Records},
 }
 
 // schemaVersion is the newest layout this code understands.

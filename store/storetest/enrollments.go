@@ -4,22 +4,44 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+	"time"
 
 	"radiusmfa/store"
 )
 
+// Every field of an enrollment reads back as added, through Enrollments and
+// LoginState alike: a device's settings and a bypass code's expiry, use
+// limit and creator.
 func testEnrollmentRoundTrip(t *testing.T, s store.Store) {
 	mustCreateUser(t, s, "alice")
-	want := store.Enrollment{
+	totp := store.Enrollment{
 		ID: "e1", User: "alice", Kind: "totp", Label: "work phone",
 		Secret: []byte{0x00, 0xff, 0x10, 'a', 0x00, 0x80}, // binary, with NULs
 		Digits: 8, Algorithm: "SHA256", Period: 60, Counter: 3,
-		Disabled: true, CreatedAt: base, LastUsedAt: base.Add(-1),
+		Disabled: true, CreatedAt: base, LastUsedAt: base.Add(-1), Preferred: true,
 	}
-	wantErr(t, "AddEnrollment", s.AddEnrollment(t.Context(), want), nil)
-	got := enrollment(t, s, "alice", "e1")
-	if !equalEnrollments(got, want) {
-		t.Errorf("stored enrollment differs:\n got %+v\nwant %+v", got, want)
+	bypass := store.Enrollment{
+		ID: "e2", User: "alice", Kind: "bypass", Label: "lost phone",
+		Secret: []byte("bypass code hash"), Counter: 1, CreatedAt: base, LastUsedAt: base,
+		ExpiresAt: base.Add(8 * time.Hour), MaxUses: 3, CreatedBy: "helpdesk Ünïcode",
+	}
+	for _, e := range []store.Enrollment{totp, bypass} {
+		wantErr(t, "AddEnrollment "+e.ID, s.AddEnrollment(t.Context(), e), nil)
+	}
+	checkEnrollmentsEverywhere(t, s, "alice", totp, bypass)
+}
+
+// checkEnrollmentsEverywhere reads user's enrollments through Enrollments and
+// LoginState and fails unless each gives exactly want, in id order.
+func checkEnrollmentsEverywhere(t *testing.T, s store.Store, user string, want ...store.Enrollment) {
+	t.Helper()
+	list, err := s.Enrollments(t.Context(), user)
+	wantErr(t, "Enrollments "+user, err, nil)
+	if !slices.EqualFunc(list, want, equalEnrollments) {
+		t.Errorf("Enrollments(%s):\n got %+v\nwant %+v", user, list, want)
+	}
+	if st := loginState(t, s, user); !slices.EqualFunc(st.Enrollments, want, equalEnrollments) {
+		t.Errorf("LoginState(%s) enrollments:\n got %+v\nwant %+v", user, st.Enrollments, want)
 	}
 }
 
@@ -89,7 +111,9 @@ func equalEnrollments(a, b store.Enrollment) bool {
 	return a.ID == b.ID && a.User == b.User && a.Kind == b.Kind && a.Label == b.Label &&
 		bytes.Equal(a.Secret, b.Secret) && a.Digits == b.Digits && a.Algorithm == b.Algorithm &&
 		a.Period == b.Period && a.Counter == b.Counter && a.Disabled == b.Disabled &&
-		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt)
+		a.CreatedAt.Equal(b.CreatedAt) && a.LastUsedAt.Equal(b.LastUsedAt) &&
+		a.Preferred == b.Preferred && a.ExpiresAt.Equal(b.ExpiresAt) && a.MaxUses == b.MaxUses &&
+		a.CreatedBy == b.CreatedBy
 }
 
 func testAddFirstEnrollment(t *testing.T, s store.Store) {

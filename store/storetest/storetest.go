@@ -55,6 +55,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AdvanceCounterKeepsRecord", testAdvanceCounterKeepsRecord},
 		{"AdvanceCounterRaceSameCode", testAdvanceCounterRaceSameCode},
 		{"AdvanceCounterConcurrentEnrollments", testAdvanceCounterConcurrentEnrollments},
+		{"UpdateEnrollment", testUpdateEnrollment},
+		{"UpdateEnrollmentRefusesIdentity", testUpdateEnrollmentRefusesIdentity},
+		{"UpdateEnrollmentErrorAborts", testUpdateEnrollmentErrorAborts},
+		{"UpdateEnrollmentNotFound", testUpdateEnrollmentNotFound},
+		{"UpdateEnrollmentConcurrent", testUpdateEnrollmentConcurrent},
 		{"LockoutThreshold", testLockoutThreshold},
 		{"LockoutExpiry", testLockoutExpiry},
 		{"LockoutUntilCleared", testLockoutUntilCleared},
@@ -62,6 +67,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ClearFailures", testClearFailures},
 		{"PruneLockouts", testPruneLockouts},
 		{"LoginState", testLoginState},
+		{"SettingsZero", testSettingsZero},
+		{"SettingsRoundTrip", testSettingsRoundTrip},
+		{"UpdateSettingsErrorAborts", testUpdateSettingsErrorAborts},
 		{"AuditAppendAndRecent", testAuditAppendAndRecent},
 		{"AuditStampsTime", testAuditStampsTime},
 		{"AuditPrunesByCount", testAuditPrunesByCount},
@@ -120,6 +128,38 @@ func RunPersistent(t *testing.T, open func(t *testing.T, dir string) store.Store
 			t.Errorf("after reopen: audit %+v, want two records in order", recs)
 		}
 	})
+	t.Run("ReopenKeepsUpdatesAndSettings", func(t *testing.T) {
+		ctx := t.Context()
+		dir := t.TempDir()
+		s := open(t, dir)
+		mustCreateUser(t, s, "alice")
+		totp := mustAddEnrollment(t, s, "alice", "e1")
+		bypass := store.Enrollment{ID: "e2", User: "alice", Kind: "bypass", Secret: []byte("code hash"),
+			CreatedAt: base, ExpiresAt: base.Add(time.Hour), MaxUses: 3, CreatedBy: "helpdesk"}
+		wantErr(t, "AddEnrollment", s.AddEnrollment(ctx, bypass), nil)
+		wantErr(t, "UpdateEnrollment", s.UpdateEnrollment(ctx, "alice", "e1", func(e *store.Enrollment) error {
+			e.Label, e.Preferred, e.Disabled = "renamed", true, true
+			return nil
+		}), nil)
+		totp.Label, totp.Preferred, totp.Disabled = "renamed", true, true
+		wantErr(t, "UpdateEnrollment", s.UpdateEnrollment(ctx, "alice", "e2", func(e *store.Enrollment) error {
+			e.Counter, e.LastUsedAt, e.MaxUses = 1, base, 2
+			return nil
+		}), nil)
+		bypass.Counter, bypass.LastUsedAt, bypass.MaxUses = 1, base, 2
+		wantErr(t, "UpdateSettings", s.UpdateSettings(ctx, func(st *store.Settings) error {
+			*st = fullSettings()
+			return nil
+		}), nil)
+		wantErr(t, "Close", s.Close(), nil)
+
+		s = open(t, dir)
+		defer s.Close()
+		checkEnrollmentsEverywhere(t, s, "alice", totp, bypass)
+		if got := settingsOf(t, s); !equalSettings(got, fullSettings()) {
+			t.Errorf("after reopen: settings %+v\nwant %+v", got, fullSettings())
+		}
+	})
 }
 
 func testClosed(t *testing.T, s store.Store) {
@@ -141,6 +181,25 @@ func testClosed(t *testing.T, s store.Store) {
 	}
 	if _, err := s.LoginState(ctx, "alice"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("LoginState after Close: got %v, want ErrClosed", err)
+	}
+	called := false
+	err = s.UpdateEnrollment(ctx, "alice", "e1", func(*store.Enrollment) error {
+		called = true
+		return nil
+	})
+	if !errors.Is(err, store.ErrClosed) || called {
+		t.Errorf("UpdateEnrollment after Close: got %v (fn called: %v), want ErrClosed", err, called)
+	}
+	if _, err := s.Settings(ctx); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Settings after Close: got %v, want ErrClosed", err)
+	}
+	called = false
+	err = s.UpdateSettings(ctx, func(*store.Settings) error {
+		called = true
+		return nil
+	})
+	if !errors.Is(err, store.ErrClosed) || called {
+		t.Errorf("UpdateSettings after Close: got %v (fn called: %v), want ErrClosed", err, called)
 	}
 }
 

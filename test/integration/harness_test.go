@@ -45,6 +45,8 @@ type serverOpts struct {
 	Extra     string
 	// ClientPolicy names the entry of policies (in Extra) the client uses.
 	ClientPolicy string
+	// Enforcement is auth.enforcement (default "required", what most tests assume).
+	Enforcement string
 }
 
 // server is one radiusmfa serve process and its data directory, which
@@ -123,6 +125,7 @@ func (s *server) configYAML() string {
 		fmt.Fprintf(&b, "      policy: %q\n", o.ClientPolicy)
 	}
 	b.WriteString("auth:\n  lockout:\n    threshold: 3\n    duration: 0s\n")
+	fmt.Fprintf(&b, "  enforcement: %q\n", or(o.Enforcement, "required"))
 	if o.Directory != "" {
 		fmt.Fprintf(&b, "  directory: %q\n", o.Directory)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"radiusmfa/store"
 	"slices"
 	"strings"
 )
@@ -104,8 +105,62 @@ func (s *Service) authorize(ctx context.Context, user string, n need) (Principal
 	if !ok {
 		return p, fmt.Errorf("%w: %s may not do this", ErrForbidden, p.Name)
 	}
+	if p.Role == RoleHelpdesk && user != "" && !s.isSelf(p, user) {
+		// The help desk manages users, not admins: a bypass code or a reset
+		// of an admin's devices would be a way into the admin's account.
+		switch admin, err := s.isAdmin(ctx, user); {
+		case err != nil:
+			return p, err
+		case admin:
+			return p, fmt.Errorf("%w: the help desk may not act on an admin account", ErrForbidden)
+		}
+	}
 	return p, nil
 }
+
+// isAdmin reports whether the stored user n holds the admin role: a
+// built-in user's own roles, or the role a directory user's groups gave
+// at their last sign-in on the site (NoteSignInRole).
+func (s *Service) isAdmin(ctx context.Context, n string) (bool, error) {
+	u, err := s.st.GetUser(ctx, n)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return slices.Contains(u.Roles, RoleAdmin), nil
+}
+
+// NoteSignInRole keeps the console role a directory user's groups gave at
+// a sign-in the site verified (password and second factor), so the help
+// desk cannot act on a directory admin's account either. It changes only
+// directory users (a built-in user's roles are an admin's to set) and
+// writes only when the role changed. It is the site's to call, not a
+// principal's: it makes no authorization check.
+func (s *Service) NoteSignInRole(ctx context.Context, name, role string) error {
+	n, err := s.userName(name)
+	if err != nil {
+		return err
+	}
+	var roles []string
+	if role != "" {
+		roles = []string{role}
+	}
+	err = s.st.UpdateUser(ctx, n, func(u *store.User) error {
+		if u.Directory == "" || slices.Equal(u.Roles, roles) {
+			return errUnchanged
+		}
+		u.Roles = roles
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
+}
+
+var errUnchanged = errors.New("unchanged")
 
 // isSelf reports whether p is the user named n (normalised). The principal's
 // name is normalised the same way, so "Alice" signed in is the user "alice".

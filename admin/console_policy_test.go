@@ -21,7 +21,7 @@ func TestSetEnforcement(t *testing.T) {
 	deadline := time.Date(2025, 9, 1, 0, 0, 0, 0, time.UTC)
 	groups := map[string]string{"vpn-admins": "Required", "contractors": "off"}
 	err := c.svc.SetEnforcement(asAdmin, store.Enforcement{Mode: " Optional", Groups: groups,
-		Clients: map[string]string{"asa": "REQUIRED"}, Deadline: deadline, Methods: []string{"totp", "backup", "totp"}})
+		Clients: map[string]string{"asa": "REQUIRED"}, Deadline: deadline.In(time.FixedZone("CEST", 2*3600)), Methods: []string{"totp", "backup", "totp"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,8 @@ func TestMyLoginsAndReportLogin(t *testing.T) {
 	var alerts []store.AuditRecord
 	c := newConsole(t, func(o *Options) { o.Alert = func(r store.AuditRecord) { alerts = append(alerts, r) } })
 	c.clk.Add(time.Minute)
-	web := c.appendAudit(t, store.AuditRecord{Kind: "web", User: "alice", Outcome: "accept"})
+	web := c.appendAudit(t, store.AuditRecord{Kind: "web", User: "alice", Outcome: "accept", Detail: "sign-in"})
+	c.appendAudit(t, store.AuditRecord{Kind: "web", User: "alice", Detail: "totp.enroll refused: too many wrong codes"})
 	c.appendAudit(t, store.AuditRecord{Kind: "accounting", User: "alice", Outcome: "ok"})
 	bobs := c.appendAudit(t, store.AuditRecord{Kind: "auth", User: "bob", Client: "vpn", Outcome: "accept"})
 	c.clk.Add(time.Minute)
@@ -221,13 +222,13 @@ func TestMyLoginsAndReportLogin(t *testing.T) {
 		seqs = append(seqs, r.Seq)
 	}
 	if want := []uint64{reject, web, c.loginSeq}; !reflect.DeepEqual(seqs, want) {
-		t.Fatalf("alice's logins %v, want %v (auth and web only, newest first)", seqs, want)
+		t.Fatalf("alice's logins %v, want %v (RADIUS decisions and site sign-ins only, newest first)", seqs, want)
 	}
 	if l, _ := c.svc.MyLogins(asHelp, "alice", 2); len(l) != 2 || l[0].Seq != reject {
 		t.Fatalf("limit 2: %+v", l)
 	}
 
-	for _, seq := range []uint64{bobs, reject + 1000, reject - 1 /* accounting */} {
+	for _, seq := range []uint64{bobs, reject + 1000, reject - 2 /* accounting */, reject - 3 /* a refused enrollment */} {
 		if err := c.svc.ReportLogin(asAlice, "alice", seq); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("report of record %d: %v, want ErrNotFound", seq, err)
 		}
@@ -249,6 +250,12 @@ func TestMyLoginsAndReportLogin(t *testing.T) {
 	reports, err := c.svc.Reports(asHelp, 10)
 	if err != nil || len(reports) != 1 || reports[0].Seq == 0 || reports[0].Detail != a.Detail {
 		t.Fatalf("reports %+v, %v", reports, err)
+	}
+	if mine, err := c.svc.MyReports(asAlice, "alice"); err != nil || len(mine) != 1 || mine[0].Seq != reports[0].Seq {
+		t.Fatalf("alice's reports %+v, %v", mine, err)
+	}
+	if theirs, _ := c.svc.MyReports(asHelp, "bob"); len(theirs) != 0 {
+		t.Fatalf("bob's reports: %+v", theirs)
 	}
 	// A report is not a login: it is not listed among them.
 	if l, _ := c.svc.MyLogins(asAlice, "alice", 10); len(l) != 3 {

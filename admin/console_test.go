@@ -258,6 +258,10 @@ var matrixCalls = []matrixCall{
 		_, err := c.svc.MyLogins(ctx, "alice", 10)
 		return err
 	}},
+	{"MyReports", selfOrStaff, func(t *testing.T, ctx context.Context, c *console) error {
+		_, err := c.svc.MyReports(ctx, "alice")
+		return err
+	}},
 	{"NewBackupCodes", selfOnly, func(t *testing.T, ctx context.Context, c *console) error {
 		_, err := c.svc.NewBackupCodes(ctx, "alice")
 		return err
@@ -701,5 +705,43 @@ func TestProveFactor(t *testing.T) {
 	c.clk.Add(time.Minute)
 	if err := only.ProveFactor(asAlice, "alice", c.code(t, c.totpSecret, 0), ""); err != nil {
 		t.Fatalf("totp code with only totp allowed: %v", err)
+	}
+}
+
+// The help desk may not act on an admin: a built-in admin by their roles, a
+// directory admin by the role their groups gave at their last sign-in.
+func TestHelpdeskCannotActOnAdmins(t *testing.T) {
+	c := newConsole(t, func(o *Options) { o.Directory = "ldap" })
+	if _, err := c.svc.IssueBypass(asHelp, BypassRequest{User: "boss"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("helpdesk bypass for a built-in admin: %v", err)
+	}
+	if _, err := c.svc.ResetEnrollment(asHelp, "boss"); !errors.Is(err, ErrForbidden) {
+		t.Errorf("helpdesk reset of an admin: %v", err)
+	}
+	if _, err := c.svc.IssueBypass(asAdmin, BypassRequest{User: "boss"}); err != nil {
+		t.Errorf("admin bypass for an admin: %v", err)
+	}
+	// A directory user: no role until a sign-in notes one.
+	if _, err := c.svc.IssueBypass(asHelp, BypassRequest{User: "dora"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.svc.NoteSignInRole(anon, "dora", RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.svc.IssueBypass(asHelp, BypassRequest{User: "dora"}); !errors.Is(err, ErrForbidden) {
+		t.Errorf("helpdesk bypass for a directory admin: %v", err)
+	}
+	if err := c.svc.NoteSignInRole(anon, "dora", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.svc.IssueBypass(asHelp, BypassRequest{User: "dora"}); err != nil {
+		t.Errorf("after the role went: %v", err)
+	}
+	// A built-in user's roles are not the site's to change.
+	if err := c.svc.NoteSignInRole(anon, "boss", ""); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := c.st.GetUser(anon, "boss"); len(u.Roles) != 1 {
+		t.Errorf("NoteSignInRole changed a built-in user's roles: %v", u.Roles)
 	}
 }

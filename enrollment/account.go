@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -265,6 +266,11 @@ func (p *pages) removeDevice(w http.ResponseWriter, r *http.Request) {
 		p.serviceError(w, r, "reading a device", err)
 		return
 	}
+	if !p.allowGuess(r) {
+		v.Message = "Too many attempts from your address: wait a minute, then try again."
+		p.render(w, http.StatusTooManyRequests, "remove.html", v)
+		return
+	}
 	ctx := as(r, s)
 	id := r.PathValue("id")
 	switch err := p.deps.Admin.ProveFactor(ctx, s.user, proofCode(r.PostForm.Get("code")), id); {
@@ -333,4 +339,11 @@ func (p *pages) reportLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/me?done=reported", http.StatusSeeOther)
+}
+
+// allowGuess takes a token from the address's sign-in budget for one typed
+// code: a stolen session cannot try codes faster than a sign-in could.
+func (p *pages) allowGuess(r *http.Request) bool {
+	src, _ := netip.ParseAddrPort(r.RemoteAddr)
+	return p.limit.allow(src.Addr())
 }

@@ -213,3 +213,27 @@ func TestEnrollOnlySessionHasNoAccountActions(t *testing.T) {
 		}
 	}
 }
+
+// Codes typed to prove a factor share the address's sign-in budget, so a
+// stolen session cannot guess them faster than a sign-in could.
+func TestRemoveDeviceGuessesAreLimited(t *testing.T) {
+	fx := newRealSite(t)
+	fx.addUser("alice")
+	phone, s1 := fx.addTOTP("alice")
+	fx.addTOTP("alice")
+	c := fx.signInTOTP("alice", s1) // one token of the budget
+	limited := false
+	for i := range 20 {
+		w := fx.do("POST", "/me/devices/"+phone+"/remove", url.Values{"code": {fmt.Sprintf("%06d", i)}}, c)
+		if w.Code == http.StatusTooManyRequests {
+			limited = true
+			break
+		}
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("wrong code %d: status %d", i, w.Code)
+		}
+	}
+	if !limited {
+		t.Fatal("20 wrong codes in a row were all checked")
+	}
+}

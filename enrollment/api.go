@@ -441,12 +441,11 @@ func (p *pages) apiSearchUsers(_ http.ResponseWriter, r *http.Request, s session
 		return nil, err
 	}
 	us, err := p.deps.Admin.SearchUsers(as(r, s), q.Get("q"))
-	if err != nil && us == nil {
+	if err != nil && !errors.Is(err, admin.ErrDirectorySearch) {
 		return nil, err
 	}
 	resp := apiUsersResponse{Users: apiList(us)}
 	if err != nil {
-		// SearchUsers answers the store's matches with the directory's error.
 		p.log.Warn("enrollment: api: directory search", slog.Any("err", err))
 		resp.Warning = "the directory could not be searched: these are the server's own users only"
 	}

@@ -171,7 +171,7 @@ func (p *pages) consoleUsers(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, admin.ErrInvalid):
 			status, view.Message, view.Searched = http.StatusBadRequest, errMessage(err), false
-		case err != nil && res == nil:
+		case err != nil && !errors.Is(err, admin.ErrDirectorySearch):
 			p.serviceError(w, r, "user search", err)
 			return
 		case err != nil: // the store's results, without the directory's

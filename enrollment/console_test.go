@@ -574,3 +574,27 @@ func TestConsoleClientsFlagsMissingMessageAuthenticator(t *testing.T) {
 		t.Error("a client with Message-Authenticator is flagged")
 	}
 }
+
+// The help desk manages users, not admins: no bypass code, device change or
+// reset on an admin's account, and the admin's page is not found.
+func TestConsoleHelpdeskCannotTouchAdmins(t *testing.T) {
+	fx := newRealSite(t)
+	fx.addUser("root", "admin")
+	fx.addUser("helen", "helpdesk")
+	rootDev, _ := fx.addTOTP("root")
+	_, hs := fx.addTOTP("helen")
+	c := fx.signInTOTP("helen", hs)
+	for _, path := range []string{"/console/users/root/bypass", "/console/users/root/reset", "/console/users/root/unlock",
+		"/console/users/root/devices/" + rootDev + "/disable", "/console/users/root/devices/" + rootDev + "/delete"} {
+		if w := fx.do("POST", path, url.Values{"uses": {"1"}, "ttl": {"1h"}, "confirm": {"yes"}}, c); w.Code != http.StatusNotFound {
+			t.Errorf("helpdesk POST %s: %d, want 404", path, w.Code)
+		}
+	}
+	if w := fx.do("GET", "/console/users/root", nil, c); w.Code != http.StatusNotFound {
+		t.Errorf("helpdesk GET root's page: %d", w.Code)
+	}
+	devs, _ := fx.st.Enrollments(context.Background(), "root")
+	if len(devs) != 1 || devs[0].Disabled {
+		t.Errorf("root's devices changed: %+v", devs)
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/pquerna/otp"
 
@@ -42,8 +41,8 @@ type enrollView struct {
 	// session's own sign-in is no longer fresh (see recentProof).
 	NeedProof bool
 	Secret    string
-	QR      template.URL // data: URL of a PNG we drew (trusted, so not filtered)
-	Message string
+	QR        template.URL // data: URL of a PNG we drew (trusted, so not filtered)
+	Message   string
 }
 
 // enrollForm shows a new secret as a QR code and as text, with a field for
@@ -168,6 +167,10 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 	if p.needProof(s) {
 		// A second device from a session signed in a while ago: the
 		// session alone (a browser left open) must not add one.
+		if !p.allowGuess(r) {
+			http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
+			return
+		}
 		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
 		case errors.Is(err, factors.ErrInvalidCode):
 			p.record(r, s.user, "totp.enroll refused: no valid code from an existing device")
@@ -232,7 +235,7 @@ func (p *pages) fail(w http.ResponseWriter, what string, err error) {
 
 func (p *pages) record(r *http.Request, user, detail string) {
 	if p.deps.Audit != nil {
-		p.deps.Audit.Record(store.AuditRecord{Time: time.Now(), Kind: "web", User: user, Client: webClient, Detail: detail})
+		p.deps.Audit.Record(store.AuditRecord{Time: p.deps.Now(), Kind: "web", User: user, Client: webClient, Detail: detail})
 	}
 }
 

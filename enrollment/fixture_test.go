@@ -158,11 +158,15 @@ func (fx *realSite) signInTOTP(name, secret string) *http.Cookie {
 
 // do sends one request as a browser of the site would (same origin).
 func (fx *realSite) do(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	var body *strings.Reader
+	return serve(fx.h, method, path, form, cookies...)
+}
+
+// serve sends one same-origin request with a form body (none when nil)
+// and cookies to h.
+func serve(h http.Handler, method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	body := strings.NewReader("")
 	if form != nil {
 		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
 	}
 	r := httptest.NewRequest(method, "https://site.example"+path, body)
 	r.RemoteAddr = "192.0.2.10:4000"
@@ -173,7 +177,7 @@ func (fx *realSite) do(method, path string, form url.Values, cookies ...*http.Co
 		r.AddCookie(c)
 	}
 	w := httptest.NewRecorder()
-	fx.h.ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	return w
 }
 

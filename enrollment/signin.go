@@ -123,7 +123,14 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Accept:
 		p.sessions.drop(r) // a session the browser still held ends here
-		p.sessions.start(w, d.User, ScopeUser, p.roleOf(d))
+		role := p.roleOf(d)
+		if p.deps.Admin != nil && !p.deps.Roles.Builtin {
+			// Kept so the help desk cannot act on a directory admin.
+			if err := p.deps.Admin.NoteSignInRole(r.Context(), d.User, role); err != nil {
+				p.log.Error("enrollment: keeping the console role", slog.String("user", d.User), slog.Any("err", err))
+			}
+		}
+		p.sessions.start(w, d.User, ScopeUser, role)
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
 		// The password was right and there is no device: enrollment only.
@@ -153,7 +160,7 @@ func (p *pages) audit(r *http.Request, user string, src netip.AddrPort, d auth.D
 	if name == "" {
 		name = user
 	}
-	p.deps.Audit.Record(store.AuditRecord{Time: time.Now(), Kind: "web", User: name, Client: webClient,
+	p.deps.Audit.Record(store.AuditRecord{Time: p.deps.Now(), Kind: "web", User: name, Client: webClient,
 		CallingStationID: src.Addr().String(), Factor: d.Factor, Outcome: d.Outcome.String(),
 		Reason: string(d.Reason), Detail: "sign-in", Duration: took})
 	if d.Err != nil {

@@ -106,23 +106,7 @@ func newSiteFixture(t *testing.T) *siteFixture {
 }
 
 func (fx *siteFixture) do(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {
-	var body *strings.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	} else {
-		body = strings.NewReader("")
-	}
-	r := httptest.NewRequest(method, "https://site.example"+path, body)
-	r.RemoteAddr = "192.0.2.10:4000"
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for _, c := range cookies {
-		r.AddCookie(c)
-	}
-	w := httptest.NewRecorder()
-	fx.h.ServeHTTP(w, r)
-	return w
+	return serve(fx.h, method, path, form, cookies...)
 }
 
 func sessionOf(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {

@@ -65,7 +65,7 @@ type Enrollment struct {
 	Counter    uint64    `json:"counter"`
 	Disabled   bool      `json:"disabled,omitempty"`
 	CreatedAt  time.Time `json:"created_at"`
-	LastUsedAt time.Time `json:"last_used_at,omitempty"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 	// Preferred marks the device the user chose to be asked for first.
 	Preferred bool `json:"preferred,omitempty"`
 	// ExpiresAt ends a bypass code's life (zero: never expires).
@@ -142,7 +142,7 @@ type Lockout struct {
 	LastFailure time.Time `json:"last_failure"`
 	// Locked reports a lock; LockedUntil is its end (zero: until an admin clears it).
 	Locked      bool      `json:"locked"`
-	LockedUntil time.Time `json:"locked_until,omitempty"`
+	LockedUntil time.Time `json:"locked_until,omitzero"`
 }
 
 // Active reports whether the lockout blocks a login at time now.

@@ -110,7 +110,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	// admin) and the site (whose requests act as their session's user): no
 	// caller without a principal is served.
 	sopt := serviceOptions(cfg, "")
-	sopt.Factors = factorMap(factorSet(cfg, st))
+	sopt.Factors = serviceFactors(cfg, st)
 	sopt.Enforcement = engine.Enforcement
 	sopt.OnEnforcement = engine.SetEnforcement
 	sopt.Alert = func(r store.AuditRecord) {

@@ -13,9 +13,6 @@ import (
 	"radiusmfa/auth/localdir"
 	"radiusmfa/config"
 	"radiusmfa/factors"
-	"radiusmfa/factors/backup"
-	"radiusmfa/factors/bypass"
-	"radiusmfa/factors/totp"
 	"radiusmfa/ldapauth"
 	"radiusmfa/store"
 	"radiusmfa/store/bolt"
@@ -141,16 +138,8 @@ func (c *cli) openAPI(flagPath string) (admin.API, context.Context, func(), erro
 	return svc, ctx, func() { cancel(); st.Close() }, nil
 }
 
-// serviceFactors are the factors the service verifies codes with, by kind;
-// their kinds are also the methods `mfa set --methods` may name.
+// serviceFactors are the factors the service verifies codes with, by kind:
+// the engine's own set.
 func serviceFactors(cfg *config.Config, st store.Store) map[string]factors.Factor {
-	out := map[string]factors.Factor{}
-	for _, f := range []factors.Factor{
-		totp.New(st, totp.Options{Skew: cfg.TOTP.Skew}),
-		backup.New(st, backup.Options{}),
-		bypass.New(st, bypass.Options{}),
-	} {
-		out[f.Kind()] = f
-	}
-	return out
+	return factorMap(factorSet(cfg, st))
 }

@@ -11,17 +11,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"radiusmfa/factors"
+	"radiusmfa/factors/factortest"
+	"radiusmfa/factors/internal/codehash"
 	"radiusmfa/store"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600))
-
-func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 // seeded is a deterministic random source, so tests that look for patterns
 // in random bytes cannot flake.
@@ -31,11 +30,11 @@ func seeded(seed byte) *rand.ChaCha8 { return rand.NewChaCha8([32]byte{seed}) }
 func fixture(codes ...string) store.Enrollment {
 	salt := bytes.Repeat([]byte{0x5a}, SaltSize)
 	return store.Enrollment{ID: "b1", User: "alice", Kind: Kind, Label: Label,
-		Secret: newSecret(salt, codes), CreatedAt: t0}
+		Secret: codehash.Seal(salt, codes...), CreatedAt: t0}
 }
 
 func TestGenerate(t *testing.T) {
-	e, codes, err := Generate("alice", Options{Now: clock(t0)})
+	e, codes, err := Generate("alice", Options{Now: factortest.Clock(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,36 +140,20 @@ func TestCodesDistinctDespiteRepeats(t *testing.T) {
 	}
 }
 
-func TestRandomCodeRejectsOutOfRange(t *testing.T) {
-	// 2^27-1 is past 10^8-1: it must be drawn again, not reduced modulo 10^8
-	// (which would make codes below 34217728 twice as likely).
-	r := &scriptReader{chunks: [][]byte{draw(1<<27 - 1), draw(100_000_000), draw(42)}}
-	c, err := randomCode(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c != "00000042" {
-		t.Errorf("code %q, want the first in-range draw 00000042", c)
-	}
-	if _, err := randomCode(&scriptReader{rest: strings.NewReader("")}); err == nil {
-		t.Error("an empty source did not fail")
-	}
-}
-
 func TestVerifyEachCodeOnce(t *testing.T) {
 	e, codes, err := Generate("alice", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newFakeStore(e)
+	m := factortest.NewStore(e)
 	at := t0.Add(time.Hour)
-	f := New(m, Options{Now: clock(at)})
+	f := New(m, Options{Now: factortest.Clock(at)})
 	ctx := context.Background()
 	for i, c := range codes {
-		if err := f.Verify(ctx, m.get(t, e), c); err != nil {
+		if err := f.Verify(ctx, m.Stored(t, e), c); err != nil {
 			t.Fatalf("code %d: %v", i, err)
 		}
-		got := m.get(t, e)
+		got := m.Stored(t, e)
 		if got.Counter != 1<<(i+1)-1 || !got.LastUsedAt.Equal(at) {
 			t.Fatalf("after code %d: Counter %b, LastUsedAt %v", i, got.Counter, got.LastUsedAt)
 		}
@@ -180,11 +163,11 @@ func TestVerifyEachCodeOnce(t *testing.T) {
 	}
 	for i, c := range codes {
 		// Refused from the record read at login, without a store write...
-		calls := m.calls
-		if err := f.Verify(ctx, m.get(t, e), c); !errors.Is(err, factors.ErrReplayed) {
+		calls := m.Calls()
+		if err := f.Verify(ctx, m.Stored(t, e), c); !errors.Is(err, factors.ErrReplayed) {
 			t.Errorf("code %d replayed: got %v, want ErrReplayed", i, err)
 		}
-		if m.calls != calls {
+		if m.Calls() != calls {
 			t.Errorf("code %d replayed: the store was written", i)
 		}
 		// ...and from the stored record when the one read at login is stale.
@@ -196,14 +179,14 @@ func TestVerifyEachCodeOnce(t *testing.T) {
 
 func TestWrongCode(t *testing.T) {
 	e := fixture("12345678", "87654321")
-	m := newFakeStore(e)
+	m := factortest.NewStore(e)
 	f := New(m, Options{})
 	for _, c := range []string{"12345679", "00000000", "1234 5677", "87654320"} {
 		if err := f.Verify(context.Background(), e, c); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("code %q: got %v, want ErrInvalidCode", c, err)
 		}
 	}
-	if m.calls != 0 {
+	if m.Calls() != 0 {
 		t.Error("a wrong code reached the store")
 	}
 }
@@ -213,8 +196,8 @@ func TestMalformedInputDoesNoWork(t *testing.T) {
 	// and the store refuses every call: ErrInvalidCode proves neither ran.
 	e := fixture("12345678")
 	e.Secret = e.Secret[:5]
-	m := newFakeStore(e)
-	m.err = errors.New("store must not be called")
+	m := factortest.NewStore(e)
+	m.Fail(errors.New("store must not be called"))
 	f := New(m, Options{})
 	for _, c := range []string{
 		"", "1234567", "123456789", "1234 567", "12345 6789", "abcdefgh", "1234567a",
@@ -225,15 +208,15 @@ func TestMalformedInputDoesNoWork(t *testing.T) {
 			t.Errorf("code %.20q: got %v, want ErrInvalidCode", c, err)
 		}
 	}
-	if m.calls != 0 {
-		t.Errorf("the store was called %d times", m.calls)
+	if m.Calls() != 0 {
+		t.Errorf("the store was called %d times", m.Calls())
 	}
 }
 
 func TestSeparatorsAccepted(t *testing.T) {
 	for _, c := range []string{"12345678", "1234 5678", "1234-5678", " 12-34 56-78 ", "1-2-3-4-5-6-7-8"} {
 		e := fixture("12345678")
-		f := New(newFakeStore(e), Options{})
+		f := New(factortest.NewStore(e), Options{})
 		if err := f.Verify(context.Background(), e, c); err != nil {
 			t.Errorf("code %q: %v", c, err)
 		}
@@ -255,7 +238,7 @@ func TestMalformedSecret(t *testing.T) {
 	for _, n := range []int{0, 1, SaltSize, SaltSize + 31, SaltSize + 33, SaltSize + (MaxN+1)*sha256.Size} {
 		e := fixture()
 		e.Secret = make([]byte, n)
-		m := newFakeStore(e)
+		m := factortest.NewStore(e)
 		err := New(m, Options{}).Verify(context.Background(), e, "12345678")
 		if err == nil || errors.Is(err, factors.ErrInvalidCode) || errors.Is(err, factors.ErrReplayed) {
 			t.Errorf("secret of %d bytes: got %v, want an error", n, err)
@@ -271,7 +254,7 @@ func TestRefusedEnrollments(t *testing.T) {
 	t.Run("disabled", func(t *testing.T) {
 		e := fixture("12345678")
 		e.Disabled = true
-		m := newFakeStore(e)
+		m := factortest.NewStore(e)
 		if err := New(m, Options{}).Verify(ctx, e, "12345678"); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("got %v, want ErrInvalidCode", err)
 		}
@@ -280,17 +263,17 @@ func TestRefusedEnrollments(t *testing.T) {
 		e := fixture("12345678")
 		stored := e
 		stored.Disabled = true
-		m := newFakeStore(stored)
+		m := factortest.NewStore(stored)
 		if err := New(m, Options{}).Verify(ctx, e, "12345678"); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("got %v, want ErrInvalidCode", err)
 		}
-		if m.get(t, e).Counter != 0 {
+		if m.Stored(t, e).Counter != 0 {
 			t.Error("code marked used on a disabled enrollment")
 		}
 	})
 	t.Run("deleted since read", func(t *testing.T) {
 		e := fixture("12345678")
-		m := newFakeStore()
+		m := factortest.NewStore()
 		if err := New(m, Options{}).Verify(ctx, e, "12345678"); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("got %v, want ErrInvalidCode", err)
 		}
@@ -298,14 +281,14 @@ func TestRefusedEnrollments(t *testing.T) {
 	t.Run("other kind", func(t *testing.T) {
 		e := fixture("12345678")
 		e.Kind = "totp"
-		if err := New(newFakeStore(e), Options{}).Verify(ctx, e, "12345678"); !errors.Is(err, factors.ErrInvalidCode) {
+		if err := New(factortest.NewStore(e), Options{}).Verify(ctx, e, "12345678"); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("got %v, want ErrInvalidCode", err)
 		}
 	})
 	t.Run("store broken", func(t *testing.T) {
 		e := fixture("12345678")
-		m := newFakeStore(e)
-		m.err = errors.New("disk on fire")
+		m := factortest.NewStore(e)
+		m.Fail(errors.New("disk on fire"))
 		err := New(m, Options{}).Verify(ctx, e, "12345678")
 		if err == nil || errors.Is(err, factors.ErrInvalidCode) || !strings.Contains(err.Error(), "disk on fire") {
 			t.Errorf("got %v, want the store's error", err)
@@ -321,36 +304,15 @@ func TestConcurrentSameCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := newFakeStore(e)
+		m := factortest.NewStore(e)
 		f := New(m, Options{})
 		for _, c := range codes[:3] {
-			var ok, replayed int
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for range logins {
-				wg.Go(func() {
-					<-start
-					err := f.Verify(context.Background(), e, c)
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						ok++
-					case errors.Is(err, factors.ErrReplayed):
-						replayed++
-					default:
-						t.Errorf("unexpected %v", err)
-					}
-				})
-			}
-			close(start)
-			wg.Wait()
+			ok, replayed := factortest.Race(t, f, e, c, logins)
 			if ok != 1 || replayed != logins-1 {
 				t.Errorf("%d logins: %d accepted, %d replayed; want 1 and %d", logins, ok, replayed, logins-1)
 			}
 		}
-		if got := Remaining(m.get(t, e)); got != DefaultN-3 {
+		if got := Remaining(m.Stored(t, e)); got != DefaultN-3 {
 			t.Errorf("Remaining %d, want %d", got, DefaultN-3)
 		}
 	}
@@ -417,15 +379,15 @@ func TestLastSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := newFakeStore(e)
+	m := factortest.NewStore(e)
 	f := New(m, Options{})
 	if err := f.Verify(context.Background(), e, codes[MaxN-1]); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.get(t, e).Counter; got != 1<<63 {
+	if got := m.Stored(t, e).Counter; got != 1<<63 {
 		t.Errorf("Counter %b, want only the top bit", got)
 	}
-	if err := f.Verify(context.Background(), m.get(t, e), codes[MaxN-1]); !errors.Is(err, factors.ErrReplayed) {
+	if err := f.Verify(context.Background(), m.Stored(t, e), codes[MaxN-1]); !errors.Is(err, factors.ErrReplayed) {
 		t.Errorf("replay: got %v", err)
 	}
 }

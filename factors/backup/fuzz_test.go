@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"radiusmfa/factors"
+	"radiusmfa/factors/factortest"
 )
 
 // FuzzVerify feeds arbitrary input to Verify against an enrollment of known
@@ -19,7 +20,7 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		e := fixture(codes...)
 		e.Counter = 1 << 2 // "99999999" already used
-		m := newFakeStore(e)
+		m := factortest.NewStore(e)
 		fac := New(m, Options{})
 		err := fac.Verify(context.Background(), e, input)
 		if err != nil && !errors.Is(err, factors.ErrInvalidCode) && !errors.Is(err, factors.ErrReplayed) {
@@ -35,7 +36,7 @@ func FuzzVerify(f *testing.F) {
 			if !errors.Is(err, factors.ErrInvalidCode) {
 				t.Fatalf("Verify(%q): got %v, want ErrInvalidCode", input, err)
 			}
-			if m.calls != 0 {
+			if m.Calls() != 0 {
 				t.Fatalf("Verify(%q): a wrong code reached the store", input)
 			}
 		case slot == 2:

@@ -2,12 +2,12 @@ package backup
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"time"
 
+	"radiusmfa/factors/internal/codehash"
 	"radiusmfa/store"
 )
 
@@ -19,7 +19,7 @@ const DefaultN = 10
 const MaxN = 64
 
 // SaltSize is the length of the random salt at the start of Secret.
-const SaltSize = 16
+const SaltSize = codehash.SaltSize
 
 // Label names a backup-code enrollment in lists.
 const Label = "backup codes"
@@ -60,7 +60,7 @@ func generate(user string, o Options, r io.Reader) (store.Enrollment, []string, 
 	}
 	e := store.Enrollment{
 		ID: hex.EncodeToString(idb[:]), User: user, Kind: Kind, Label: Label,
-		Secret: newSecret(salt, codes), CreatedAt: now().UTC(),
+		Secret: codehash.Seal(salt, codes...), CreatedAt: now().UTC(),
 	}
 	return e, codes, nil
 }
@@ -76,9 +76,9 @@ func distinctCodes(r io.Reader, n int) ([]string, error) {
 		if draws == 4*n+16 {
 			return nil, fmt.Errorf("backup: random source keeps repeating itself")
 		}
-		c, err := randomCode(r)
+		c, err := codehash.Random(r)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("backup: %w", err)
 		}
 		if !seen[c] {
 			seen[c] = true
@@ -86,14 +86,4 @@ func distinctCodes(r io.Reader, n int) ([]string, error) {
 		}
 	}
 	return codes, nil
-}
-
-// newSecret lays out salt followed by each code's digest, in code order.
-func newSecret(salt []byte, codes []string) []byte {
-	secret := make([]byte, 0, len(salt)+len(codes)*sha256.Size)
-	secret = append(secret, salt...)
-	for _, c := range codes {
-		secret = digest(secret, salt, c)
-	}
-	return secret
 }

@@ -7,14 +7,10 @@ package bypass
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"errors"
-	"fmt"
 	"time"
 
 	"radiusmfa/factors"
-	"radiusmfa/factors/backup"
+	"radiusmfa/factors/internal/codeuse"
 	"radiusmfa/store"
 )
 
@@ -33,19 +29,14 @@ type Options struct {
 
 // Factor verifies bypass codes.
 type Factor struct {
-	store Updater
-	now   func() time.Time
+	uses codeuse.Recorder
 }
 
 var _ factors.Factor = (*Factor)(nil)
 
 // New returns a bypass-code factor backed by s.
 func New(s Updater, o Options) *Factor {
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &Factor{store: s, now: now}
+	return &Factor{uses: codeuse.New(s, o.Now)}
 }
 
 // Kind implements factors.Factor.
@@ -56,23 +47,16 @@ func (*Factor) Kind() string { return Kind }
 // used-up code costs the same as a live one. A match is counted in the
 // store, with expiry and uses re-checked on the stored record in the same
 // transaction: of concurrent logins on a single-use code, exactly one wins.
+// A code revoked (deleted) since e was read is void.
 func (f *Factor) Verify(ctx context.Context, e store.Enrollment, code string) error {
-	c, ok := backup.Normalize(code)
-	if !ok || e.Kind != Kind {
+	if _, err := codeuse.Slot(e, Kind, code, 1); err != nil {
+		return err
+	}
+	now := f.uses.Now()
+	if !Usable(e, now) {
 		return factors.ErrInvalidCode
 	}
-	if len(e.Secret) != SaltSize+sha256.Size {
-		return fmt.Errorf("bypass: enrollment %q of user %q: malformed secret of %d bytes",
-			e.ID, e.User, len(e.Secret))
-	}
-	var buf [sha256.Size]byte
-	sum := digest(buf[:0], e.Secret[:SaltSize], c)
-	eq := subtle.ConstantTimeCompare(sum, e.Secret[SaltSize:])
-	now := f.now()
-	if eq != 1 || !Usable(e, now) {
-		return factors.ErrInvalidCode
-	}
-	err := f.store.UpdateEnrollment(ctx, e.User, e.ID, func(s *store.Enrollment) error {
+	return f.uses.Record(ctx, e, now, func(s *store.Enrollment) error {
 		if s.Disabled || !now.Before(s.ExpiresAt) {
 			return factors.ErrInvalidCode
 		}
@@ -80,20 +64,8 @@ func (f *Factor) Verify(ctx context.Context, e store.Enrollment, code string) er
 			return factors.ErrReplayed
 		}
 		s.Counter++
-		s.LastUsedAt = now
 		return nil
 	})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, factors.ErrReplayed), errors.Is(err, factors.ErrInvalidCode):
-		return err
-	case errors.Is(err, store.ErrNotFound):
-		// Revoked since e was read.
-		return factors.ErrInvalidCode
-	default:
-		return fmt.Errorf("bypass: count use: %w", err)
-	}
 }
 
 // Usable reports whether e is a bypass code that can still log in at now:

@@ -11,17 +11,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"radiusmfa/factors"
+	"radiusmfa/factors/factortest"
 	"radiusmfa/store"
 )
 
 var t0 = time.Date(2026, 3, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600))
-
-func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 func mustIssue(t *testing.T, r Request) (store.Enrollment, string) {
 	t.Helper()
@@ -100,14 +98,14 @@ func TestIssueLimits(t *testing.T) {
 
 func TestSingleUse(t *testing.T) {
 	e, code := mustIssue(t, Request{})
-	m := newFakeStore(e)
+	m := factortest.NewStore(e)
 	at := t0.Add(time.Minute)
-	f := New(m, Options{Now: clock(at)})
+	f := New(m, Options{Now: factortest.Clock(at)})
 	ctx := context.Background()
 	if err := f.Verify(ctx, e, code); err != nil {
 		t.Fatal(err)
 	}
-	got := m.get(t, e)
+	got := m.Stored(t, e)
 	if got.Counter != 1 || !got.LastUsedAt.Equal(at) || UsesLeft(got) != 0 || Usable(got, at) {
 		t.Errorf("after use: Counter %d, LastUsedAt %v, UsesLeft %d", got.Counter, got.LastUsedAt, UsesLeft(got))
 	}
@@ -123,20 +121,20 @@ func TestSingleUse(t *testing.T) {
 
 func TestUsesLimit(t *testing.T) {
 	e, code := mustIssue(t, Request{Uses: 3, TTL: 24 * time.Hour})
-	m := newFakeStore(e)
-	f := New(m, Options{Now: clock(t0)})
+	m := factortest.NewStore(e)
+	f := New(m, Options{Now: factortest.Clock(t0)})
 	for i := range 3 {
-		if left := UsesLeft(m.get(t, e)); left != 3-i {
+		if left := UsesLeft(m.Stored(t, e)); left != 3-i {
 			t.Errorf("before use %d: UsesLeft %d", i+1, left)
 		}
-		if err := f.Verify(context.Background(), m.get(t, e), code); err != nil {
+		if err := f.Verify(context.Background(), m.Stored(t, e), code); err != nil {
 			t.Fatalf("use %d: %v", i+1, err)
 		}
 	}
-	if err := f.Verify(context.Background(), m.get(t, e), code); !errors.Is(err, factors.ErrInvalidCode) {
+	if err := f.Verify(context.Background(), m.Stored(t, e), code); !errors.Is(err, factors.ErrInvalidCode) {
 		t.Errorf("fourth use: got %v, want ErrInvalidCode", err)
 	}
-	if got := m.get(t, e).Counter; got != 3 {
+	if got := m.Stored(t, e).Counter; got != 3 {
 		t.Errorf("Counter %d, want 3", got)
 	}
 }
@@ -153,14 +151,14 @@ func TestExpiryBoundary(t *testing.T) {
 		{e.ExpiresAt.Add(time.Nanosecond), factors.ErrInvalidCode},
 		{e.ExpiresAt.Add(24 * time.Hour), factors.ErrInvalidCode},
 	} {
-		m := newFakeStore(e)
-		if err := New(m, Options{Now: clock(c.at)}).Verify(context.Background(), e, code); !errors.Is(err, c.want) {
+		m := factortest.NewStore(e)
+		if err := New(m, Options{Now: factortest.Clock(c.at)}).Verify(context.Background(), e, code); !errors.Is(err, c.want) {
 			t.Errorf("at expiry%+v: got %v, want %v", c.at.Sub(e.ExpiresAt), err, c.want)
 		}
 		if Usable(e, c.at) != (c.want == nil) {
 			t.Errorf("at expiry%+v: Usable %v", c.at.Sub(e.ExpiresAt), Usable(e, c.at))
 		}
-		if c.want != nil && m.calls != 0 {
+		if c.want != nil && m.Calls() != 0 {
 			t.Errorf("at expiry%+v: an expired code reached the store", c.at.Sub(e.ExpiresAt))
 		}
 	}
@@ -170,14 +168,14 @@ func TestExpiryBoundary(t *testing.T) {
 // one was revoked (expiry pulled in, disabled, deleted) before the write.
 func TestRevokedSinceRead(t *testing.T) {
 	e, code := mustIssue(t, Request{Uses: 2})
-	for name, revoke := range map[string]func(*fakeStore){
-		"expired":  func(m *fakeStore) { s := e; s.ExpiresAt = t0; m.put(s) },
-		"disabled": func(m *fakeStore) { s := e; s.Disabled = true; m.put(s) },
-		"deleted":  func(m *fakeStore) { m.delete(e) },
+	for name, revoke := range map[string]func(*factortest.Store){
+		"expired":  func(m *factortest.Store) { s := e; s.ExpiresAt = t0; m.Put(s) },
+		"disabled": func(m *factortest.Store) { s := e; s.Disabled = true; m.Put(s) },
+		"deleted":  func(m *factortest.Store) { m.Delete(e) },
 	} {
-		m := newFakeStore(e)
+		m := factortest.NewStore(e)
 		revoke(m)
-		err := New(m, Options{Now: clock(t0.Add(time.Minute))}).Verify(context.Background(), e, code)
+		err := New(m, Options{Now: factortest.Clock(t0.Add(time.Minute))}).Verify(context.Background(), e, code)
 		if !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("%s: got %v, want ErrInvalidCode", name, err)
 		}
@@ -186,8 +184,8 @@ func TestRevokedSinceRead(t *testing.T) {
 
 func TestWrongAndMalformedCodes(t *testing.T) {
 	e, code := mustIssue(t, Request{Uses: 100})
-	m := newFakeStore(e)
-	f := New(m, Options{Now: clock(t0)})
+	m := factortest.NewStore(e)
+	f := New(m, Options{Now: factortest.Clock(t0)})
 	n, _ := strconv.Atoi(code)
 	wrong := strconv.Itoa(100_000_000 + (n+1)%100_000_000)[1:]
 	for _, c := range []string{
@@ -198,8 +196,8 @@ func TestWrongAndMalformedCodes(t *testing.T) {
 			t.Errorf("code %.20q: got %v, want ErrInvalidCode", c, err)
 		}
 	}
-	if m.calls != 0 {
-		t.Errorf("the store was called %d times", m.calls)
+	if m.Calls() != 0 {
+		t.Errorf("the store was called %d times", m.Calls())
 	}
 	for _, c := range []string{code[:4] + " " + code[4:], code[:4] + "-" + code[4:], " " + code + " "} {
 		if err := f.Verify(context.Background(), e, c); err != nil {
@@ -212,7 +210,7 @@ func TestMalformedSecret(t *testing.T) {
 	e, code := mustIssue(t, Request{})
 	for _, n := range []int{0, SaltSize, SaltSize + sha256.Size - 1, SaltSize + sha256.Size + 1} {
 		e.Secret = make([]byte, n)
-		err := New(newFakeStore(e), Options{Now: clock(t0)}).Verify(context.Background(), e, code)
+		err := New(factortest.NewStore(e), Options{Now: factortest.Clock(t0)}).Verify(context.Background(), e, code)
 		if err == nil || errors.Is(err, factors.ErrInvalidCode) || errors.Is(err, factors.ErrReplayed) {
 			t.Errorf("secret of %d bytes: got %v, want an error", n, err)
 		}
@@ -221,9 +219,9 @@ func TestMalformedSecret(t *testing.T) {
 
 func TestStoreBroken(t *testing.T) {
 	e, code := mustIssue(t, Request{})
-	m := newFakeStore(e)
-	m.err = errors.New("disk on fire")
-	err := New(m, Options{Now: clock(t0)}).Verify(context.Background(), e, code)
+	m := factortest.NewStore(e)
+	m.Fail(errors.New("disk on fire"))
+	err := New(m, Options{Now: factortest.Clock(t0)}).Verify(context.Background(), e, code)
 	if err == nil || errors.Is(err, factors.ErrInvalidCode) || !strings.Contains(err.Error(), "disk on fire") {
 		t.Errorf("got %v, want the store's error", err)
 	}
@@ -234,34 +232,13 @@ func TestStoreBroken(t *testing.T) {
 func TestConcurrentUses(t *testing.T) {
 	for _, uses := range []int{1, 3} {
 		e, code := mustIssue(t, Request{Uses: uses})
-		m := newFakeStore(e)
-		f := New(m, Options{Now: clock(t0)})
-		var ok, replayed int
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for range 10 {
-			wg.Go(func() {
-				<-start
-				err := f.Verify(context.Background(), e, code)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					ok++
-				case errors.Is(err, factors.ErrReplayed):
-					replayed++
-				default:
-					t.Errorf("unexpected %v", err)
-				}
-			})
-		}
-		close(start)
-		wg.Wait()
+		m := factortest.NewStore(e)
+		f := New(m, Options{Now: factortest.Clock(t0)})
+		ok, replayed := factortest.Race(t, f, e, code, 10)
 		if ok != uses || replayed != 10-uses {
 			t.Errorf("%d uses: %d accepted, %d replayed; want %d and %d", uses, ok, replayed, uses, 10-uses)
 		}
-		if got := m.get(t, e).Counter; got != uint64(uses) {
+		if got := m.Stored(t, e).Counter; got != uint64(uses) {
 			t.Errorf("%d uses: Counter %d", uses, got)
 		}
 	}
@@ -298,7 +275,7 @@ func TestInvariantUnlimitedNeverUsable(t *testing.T) {
 		if Usable(r, t0) {
 			t.Errorf("%s: usable", name)
 		}
-		err := New(newFakeStore(r), Options{Now: clock(t0)}).Verify(context.Background(), r, code)
+		err := New(factortest.NewStore(r), Options{Now: factortest.Clock(t0)}).Verify(context.Background(), r, code)
 		if !errors.Is(err, factors.ErrInvalidCode) {
 			t.Errorf("%s: got %v, want ErrInvalidCode", name, err)
 		}

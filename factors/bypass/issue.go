@@ -1,16 +1,13 @@
 package bypass
 
 import (
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
-	"math/big"
 	"time"
 
-	"radiusmfa/factors/backup"
+	"radiusmfa/factors/internal/codehash"
 	"radiusmfa/store"
 )
 
@@ -24,7 +21,7 @@ const (
 )
 
 // SaltSize is the length of the random salt at the start of Secret.
-const SaltSize = 16
+const SaltSize = codehash.SaltSize
 
 // Label names a bypass-code enrollment in lists.
 const Label = "bypass code"
@@ -50,11 +47,10 @@ func issue(user string, r Request, now time.Time, rnd io.Reader) (store.Enrollme
 	if err != nil {
 		return store.Enrollment{}, "", err
 	}
-	v, err := rand.Int(rnd, big.NewInt(100_000_000))
+	code, err := codehash.Random(rnd)
 	if err != nil {
-		return store.Enrollment{}, "", fmt.Errorf("bypass: random code: %w", err)
+		return store.Enrollment{}, "", fmt.Errorf("bypass: %w", err)
 	}
-	code := fmt.Sprintf("%0*d", backup.CodeDigits, v)
 	salt := make([]byte, SaltSize)
 	if _, err := io.ReadFull(rnd, salt); err != nil {
 		return store.Enrollment{}, "", fmt.Errorf("bypass: random salt: %w", err)
@@ -69,7 +65,7 @@ func issue(user string, r Request, now time.Time, rnd io.Reader) (store.Enrollme
 	now = now.UTC()
 	e := store.Enrollment{
 		ID: hex.EncodeToString(idb[:]), User: user, Kind: Kind, Label: Label,
-		Secret: digest(salt, salt, code), CreatedAt: now,
+		Secret: codehash.Seal(salt, code), CreatedAt: now,
 		MaxUses: uses, ExpiresAt: now.Add(ttl), CreatedBy: r.By,
 	}
 	return e, code, nil
@@ -92,11 +88,4 @@ func (r Request) limits() (int, time.Duration, error) {
 		return 0, 0, fmt.Errorf("bypass: lifetime %s requested (want 1 minute to 30 days)", r.TTL)
 	}
 	return uses, ttl, nil
-}
-
-// digest appends HMAC-SHA256(salt, code) to dst.
-func digest(dst, salt []byte, code string) []byte {
-	mac := hmac.New(sha256.New, salt)
-	mac.Write([]byte(code))
-	return mac.Sum(dst)
 }

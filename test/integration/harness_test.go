@@ -45,6 +45,8 @@ type serverOpts struct {
 	Extra     string
 	// ClientPolicy names the entry of policies (in Extra) the client uses.
 	ClientPolicy string
+	// Web is YAML lines added to the web section (indented two spaces).
+	Web string
 	// Enforcement is auth.enforcement (default "required", what most tests assume).
 	Enforcement string
 }
@@ -135,6 +137,7 @@ func (s *server) configYAML() string {
 	}
 	b.WriteString("ops:\n  listen: \"127.0.0.1:0\"\n")
 	b.WriteString("web:\n  listen: \"127.0.0.1:0\"\n")
+	b.WriteString(o.Web)
 	b.WriteString(o.Extra)
 	return b.String()
 }

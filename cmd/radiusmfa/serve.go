@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -44,11 +46,12 @@ func (c *cli) serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return c.runServer(ctx, cfg)
+	return c.runServer(ctx, cfg, configArg(*cfgPath))
 }
 
-// runServer wires every part in a visible order and runs until ctx ends.
-func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
+// runServer wires every part in a visible order and runs until ctx ends;
+// cfgFlag is the --config flag hints repeat ("" without one).
+func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string) error {
 	log := newLogger(cfg.Log, c.stderr)
 	if _, set := config.LookupEnv(c.env, "GOGC"); !set {
 		debug.SetGCPercent(cfg.Ops.GCPercent)
@@ -103,8 +106,12 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("the stored enforcement settings: %w", err)
 	}
 	engine.SetEnforcement(enf)
-	log.Info("MFA enforcement", "mode", string(enf.ModeFor("", auth.Identity{}, engine.DefaultMode())),
+	mode := enf.ModeFor("", auth.Identity{}, engine.DefaultMode())
+	log.Info("MFA enforcement", "mode", string(mode),
 		"group_settings", len(enf.Groups), "client_settings", len(enf.Clients), "set_by", settings.UpdatedBy)
+	if mode == auth.ModeOff {
+		log.Warn("MFA is off where no group or client setting applies: a password alone logs in; switch it on in the console (Enforcement), with `mfa set --mode required`, or with auth.enforcement")
+	}
 
 	// One service for the admin socket (whose connections act as a local
 	// admin) and the site (whose requests act as their session's user): no
@@ -170,6 +177,11 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config) error {
 	log.Info("radiusmfa ready", "version", version, "auth", addrList(srv.AuthAddrs()),
 		"accounting", addrList(srv.AcctAddrs()), "ops", ops.Addr(), "admin_socket", cfg.Admin.Socket,
 		"store", cfg.Store.Path, "directory", cfg.Auth.Directory, "web", siteURL(site))
+	if site != nil {
+		if hint := consoleHint(ctx, cfg, st, cfgFlag); hint != "" {
+			log.Warn(hint, "console", siteURL(site)+"console")
+		}
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	select {
@@ -351,4 +363,46 @@ func clientInfo(cs []radiusd.ClientStats) []admin.ClientInfo {
 			WithoutMessageAuthenticator: c.WithoutMessageAuthenticator})
 	}
 	return out
+}
+
+// consoleHint tells the operator how to reach the console when nobody can
+// yet: with the built-in directory, the commands that make the first admin;
+// with a directory, the setting that names its admin group.
+func consoleHint(ctx context.Context, cfg *config.Config, st store.Store, configArg string) string {
+	if cfg.Auth.Directory == directoryLDAP {
+		if len(cfg.Web.AdminGroups) == 0 {
+			return "no console admins: list your directory's admin group in web.admin_groups"
+		}
+		return ""
+	}
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, u := range users {
+		if slices.Contains(u.Roles, admin.RoleAdmin) {
+			return ""
+		}
+	}
+	cli := progName() + configArg
+	return fmt.Sprintf("no console admin yet: make one with `%[1]s user add NAME`, `%[1]s user roles NAME admin` and "+
+		"`%[1]s totp enroll NAME` (scan the printed URI), then sign in to the console with password and code", cli)
+}
+
+// configArg is the --config flag that repeats path for a hint ("" when
+// the configuration came from $RADIUSMFA_CONFIG).
+func configArg(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " --config " + path
+}
+
+// progName is how this binary was started, for hints to copy ("radiusmfa"
+// when unknown).
+func progName() string {
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		return os.Args[0]
+	}
+	return "radiusmfa"
 }

@@ -107,8 +107,11 @@ type Options struct {
 	Issuer    string
 	Digits    int
 	Algorithm string
-	Actor     string // who acts, for the audit log, unless the call's context names one (WithActor)
-	Now       func() time.Time
+	// Skew is the TOTP steps either side of now a confirming code may be
+	// from (the totp section's skew).
+	Skew  int
+	Actor string // who acts, for the audit log, unless the call's context names one (WithActor)
+	Now   func() time.Time
 	// Directory is set ("ldap") when passwords live in an external
 	// directory: enrolling a device for a user the store has not seen yet
 	// then creates their record instead of failing.

@@ -92,7 +92,7 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")]}
-	if v.Enroll || p.deps.Admin == nil {
+	if v.Enroll {
 		p.meDevicesOnly(w, r, s, v)
 		return
 	}
@@ -158,17 +158,17 @@ func (p *pages) reportedLogins(r *http.Request, s session) (map[uint64]bool, err
 	return out, nil
 }
 
-// meDevicesOnly is the page of an enrollment-only session (or a site with
-// no service layer): the devices, read from the store, and a way to enroll.
+// meDevicesOnly is the page of an enrollment-only session: the devices
+// (none, or one enrolled meanwhile) and a way to enroll.
 func (p *pages) meDevicesOnly(w http.ResponseWriter, r *http.Request, s session, v meView) {
-	es, err := p.deps.Devices.Enrollments(r.Context(), s.user)
-	if err != nil {
-		p.fail(w, "listing devices", err)
+	devs, err := p.deps.Admin.ListDevices(as(r, s), s.user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		p.serviceError(w, r, "listing devices", err)
 		return
 	}
-	for _, e := range es {
-		v.Devices = append(v.Devices, deviceView{ID: e.ID, Kind: e.Kind, KindName: kindName(e.Kind), Label: e.Label,
-			Added: e.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(e.LastUsedAt), Disabled: e.Disabled})
+	for _, d := range devs {
+		v.Devices = append(v.Devices, deviceView{ID: d.ID, Kind: d.Kind, KindName: kindName(d.Kind), Label: d.Label,
+			Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt), Disabled: d.Disabled})
 	}
 	p.render(w, http.StatusOK, "me.html", v)
 }

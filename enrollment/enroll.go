@@ -12,18 +12,10 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"radiusmfa/admin"
 	"radiusmfa/factors"
-	"radiusmfa/factors/totp"
 	"radiusmfa/store"
 )
-
-// TOTPOptions are the settings of new authenticator apps (the totp section).
-type TOTPOptions struct {
-	Issuer    string
-	Digits    int
-	Algorithm string
-	Skew      int
-}
 
 // maxConfirmTries bounds wrong confirmation codes for one new secret; then
 // the secret is dropped and the user starts again with a new one.
@@ -32,7 +24,7 @@ const maxConfirmTries = 5
 // pendingTOTP is a secret shown to the user and not stored until they
 // prove, with a code, that their app holds it.
 type pendingTOTP struct {
-	prov  totp.Provisioning
+	offer admin.TOTPOffer
 	tries int
 }
 
@@ -55,12 +47,11 @@ func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pend, err := p.sessions.pendingOrNew(key, func() (*pendingTOTP, error) {
-		prov, err := totp.NewEnrollment(s.user, totp.EnrollOptions{Issuer: p.deps.TOTP.Issuer, Label: "authenticator app",
-			Digits: p.deps.TOTP.Digits, Algorithm: p.deps.TOTP.Algorithm, Now: p.deps.Now()})
+		offer, err := p.deps.Admin.BeginTOTP(as(r, s), s.user, "authenticator app")
 		if err != nil {
 			return nil, err
 		}
-		return &pendingTOTP{prov: prov}, nil
+		return &pendingTOTP{offer: offer}, nil
 	})
 	if err != nil {
 		p.fail(w, "making a secret", err)
@@ -76,7 +67,7 @@ func (p *pages) enrollForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func enrollPage(pend *pendingTOTP, msg string) (enrollView, error) {
-	k, err := otp.NewKeyFromURL(pend.prov.URI)
+	k, err := otp.NewKeyFromURL(pend.offer.URI)
 	if err != nil {
 		return enrollView{}, err
 	}
@@ -88,39 +79,8 @@ func enrollPage(pend *pendingTOTP, msg string) (enrollView, error) {
 	if err := png.Encode(&b, img); err != nil {
 		return enrollView{}, err
 	}
-	return enrollView{Secret: groupsOf4(pend.prov.Secret), QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())),
+	return enrollView{Secret: groupsOf4(pend.offer.Secret), QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())),
 		Message: msg}, nil
-}
-
-// stillEntitled re-reads the account, since a session outlives the state it
-// was granted for: a locked account adds nothing; an enrollment-only
-// session (password alone) may add a first device only, never a second one
-// beside a device enrolled meanwhile; a full session needs a device still
-// enabled (after the help desk disables a lost phone, its sessions end).
-func (p *pages) stillEntitled(r *http.Request, s session) (bool, error) {
-	u, err := p.deps.Devices.GetUser(r.Context(), s.user)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	case u.Disabled:
-		return false, nil
-	}
-	es, err := p.deps.Devices.Enrollments(r.Context(), s.user)
-	if err != nil {
-		return false, err
-	}
-	enabled := 0
-	for _, e := range es {
-		if !e.Disabled {
-			enabled++
-		}
-	}
-	if s.scope == ScopeEnroll {
-		return len(es) == 0, nil
-	}
-	return enabled > 0, nil
 }
 
 // enrollConfirm checks the first code against the pending secret and only
@@ -143,27 +103,6 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
-	e := pend.prov.Enrollment
-	step, matched, err := totp.Match(e, code, p.deps.Now(), p.deps.TOTP.Skew)
-	if err != nil {
-		p.fail(w, "checking the code", err)
-		return
-	}
-	if !matched {
-		if p.sessions.wrongCode(key, pend) {
-			p.record(r, s.user, "totp.enroll refused: too many wrong codes")
-			http.Redirect(w, r, "/enroll", http.StatusSeeOther)
-			return
-		}
-		view, err := enrollPage(pend, "That code does not match: check the time on your phone and enter the code shown now.")
-		if err != nil {
-			p.fail(w, "drawing the QR code", err)
-			return
-		}
-		view.NeedProof = p.needProof(s)
-		p.render(w, http.StatusBadRequest, "enroll.html", view)
-		return
-	}
 	if p.needProof(s) {
 		// A second device from a session signed in a while ago: the
 		// session alone (a browser left open) must not add one.
@@ -174,58 +113,55 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
 		case errors.Is(err, factors.ErrInvalidCode):
 			p.record(r, s.user, "totp.enroll refused: no valid code from an existing device")
-			view, err := enrollPage(pend, "Enter a current code from one of your existing devices, or a backup code, to add another.")
-			if err != nil {
-				p.fail(w, "drawing the QR code", err)
-				return
-			}
-			view.NeedProof = true
-			p.render(w, http.StatusForbidden, "enroll.html", view)
+			p.enrollAgain(w, pend, http.StatusForbidden, "Enter a current code from one of your existing devices, or a backup code, to add another.", true)
 			return
 		case err != nil:
 			p.serviceError(w, r, "checking a code", err)
 			return
 		}
 	}
-	entitled, err := p.stillEntitled(r, s)
-	if err != nil {
-		p.fail(w, "reading the account", err)
-		return
-	}
-	if !entitled {
-		p.sessions.endKey(key)
-		p.record(r, s.user, "totp.enroll refused: the account changed since sign-in")
-		http.Redirect(w, r, "/signin", http.StatusSeeOther)
-		return
-	}
 	if !p.sessions.takePending(key, pend) {
 		http.Redirect(w, r, "/me", http.StatusSeeOther) // confirmed by another request
 		return
 	}
-	e.Counter, e.LastUsedAt = step, p.deps.Now()
-	add := p.deps.Devices.AddEnrollment
-	if s.scope == ScopeEnroll {
-		add = p.deps.Devices.AddFirstEnrollment // checked and written in one transaction
-	}
-	if err := add(r.Context(), e); err != nil {
-		if s.scope == ScopeEnroll && errors.Is(err, store.ErrExists) {
-			p.sessions.endKey(key)
-			p.record(r, s.user, "totp.enroll refused: a device was enrolled meanwhile")
-			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	_, err := p.deps.Admin.ConfirmTOTP(as(r, s), pend.offer, code, s.scope == ScopeEnroll)
+	switch {
+	case errors.Is(err, factors.ErrInvalidCode):
+		p.sessions.restorePending(key, pend)
+		if p.sessions.wrongCode(key, pend) {
+			p.record(r, s.user, "totp.enroll refused: too many wrong codes")
+			http.Redirect(w, r, "/enroll", http.StatusSeeOther)
 			return
 		}
-		if errors.Is(err, store.ErrNotFound) {
-			http.Error(w, "Your account is not known here yet: sign in over the VPN once, or ask your administrator.", http.StatusConflict)
-			return
-		}
-		p.fail(w, "storing the device", err)
+		p.enrollAgain(w, pend, http.StatusBadRequest, "That code does not match: check the time on your phone and enter the code shown now.", p.needProof(s))
+		return
+	case errors.Is(err, admin.ErrAccountChanged):
+		p.sessions.endKey(key)
+		p.record(r, s.user, "totp.enroll refused: "+err.Error())
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return
+	case errors.Is(err, store.ErrNotFound):
+		http.Error(w, "Your account is not known here yet: sign in over the VPN once, or ask your administrator.", http.StatusConflict)
+		return
+	case err != nil:
+		p.serviceError(w, r, "storing the device", err)
 		return
 	}
 	// A new device changes what every other session was granted for.
 	p.sessions.endUser(s.user, key)
 	p.sessions.setScope(key, ScopeUser)
-	p.record(r, s.user, "totp.enroll "+e.ID)
 	http.Redirect(w, r, "/me?done=enrolled", http.StatusSeeOther)
+}
+
+// enrollAgain shows the pending secret again with a message.
+func (p *pages) enrollAgain(w http.ResponseWriter, pend *pendingTOTP, status int, msg string, needProof bool) {
+	view, err := enrollPage(pend, msg)
+	if err != nil {
+		p.fail(w, "drawing the QR code", err)
+		return
+	}
+	view.NeedProof = needProof
+	p.render(w, status, "enroll.html", view)
 }
 
 func (p *pages) fail(w http.ResponseWriter, what string, err error) {
@@ -255,5 +191,5 @@ func groupsOf4(s string) string {
 // full session whose sign-in is older than recentProof. An enrollment-only
 // session adds only a first device, checked in the store.
 func (p *pages) needProof(s session) bool {
-	return s.scope == ScopeUser && p.deps.Admin != nil && p.deps.Now().Sub(s.created) > recentProof
+	return s.scope == ScopeUser && p.deps.Now().Sub(s.created) > recentProof
 }

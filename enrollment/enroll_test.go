@@ -1,6 +1,7 @@
 package enrollment
 
 import (
+	"context"
 	"encoding/base32"
 	"net/http"
 	"net/url"
@@ -54,14 +55,14 @@ func TestEnrollTOTP(t *testing.T) {
 	}
 	// A wrong code stores nothing.
 	wrong := codeFor(t, page, fx.now.Add(-10*time.Minute))
-	if w := fx.do("POST", "/enroll", url.Values{"code": {wrong}}, c); w.Code != http.StatusBadRequest || len(fx.devs.m["bob"]) != 0 {
-		t.Fatalf("wrong code: %d, devices %v", w.Code, fx.devs.m["bob"])
+	if w := fx.do("POST", "/enroll", url.Values{"code": {wrong}}, c); w.Code != http.StatusBadRequest || len(fx.devices(t, "bob")) != 0 {
+		t.Fatalf("wrong code: %d, devices %v", w.Code, fx.devices(t, "bob"))
 	}
 	code := codeFor(t, page, fx.now)
 	if w := fx.do("POST", "/enroll", url.Values{"code": {code}}, c); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me?done=enrolled" {
 		t.Fatalf("right code: %d %q\n%s", w.Code, w.Header().Get("Location"), w.Body)
 	}
-	devs := fx.devs.m["bob"]
+	devs := fx.devices(t, "bob")
 	if len(devs) != 1 || devs[0].Kind != "totp" || devs[0].User != "bob" || len(devs[0].Secret) != 20 ||
 		devs[0].Counter != uint64(fx.now.Unix()/30) {
 		t.Fatalf("stored device %+v: want bob's totp with the confirming step already used", devs)
@@ -74,8 +75,10 @@ func TestEnrollTOTP(t *testing.T) {
 	if next := fx.do("GET", "/enroll", nil, c).Body.String(); secretRe.FindString(next) == secretRe.FindString(page) {
 		t.Error("the enrolled secret was shown again")
 	}
-	if got := fx.audit.recs[len(fx.audit.recs)-1]; got.User != "bob" || !strings.HasPrefix(got.Detail, "totp.enroll ") {
-		t.Errorf("audit: %+v", got)
+	recs, err := fx.st.RecentAudit(context.Background(), 1)
+	if err != nil || len(recs) != 1 || recs[0].User != "bob" || recs[0].Kind != "admin" || recs[0].Client != "bob" ||
+		!strings.HasPrefix(recs[0].Detail, "totp.enroll ") {
+		t.Errorf("audit: %+v, %v", recs, err)
 	}
 }
 
@@ -93,7 +96,7 @@ func TestEnrollGivesUpAfterWrongCodes(t *testing.T) {
 	if again := fx.do("GET", "/enroll", nil, c).Body.String(); secretRe.FindString(again) == secretRe.FindString(first) {
 		t.Error("the secret survived too many wrong codes")
 	}
-	if len(fx.devs.m["bob"]) != 0 {
+	if len(fx.devices(t, "bob")) != 0 {
 		t.Error("a device was stored")
 	}
 }
@@ -106,10 +109,13 @@ func TestEnrollRechecksTheAccount(t *testing.T) {
 	// meanwhile (by the user elsewhere, or by an admin).
 	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"bob"}, "password": {"pw"}}))
 	page := fx.do("GET", "/enroll", nil, c).Body.String()
-	fx.devs.m["bob"] = []store.Enrollment{{ID: "real", User: "bob", Kind: "totp"}}
+	if err := fx.st.AddEnrollment(context.Background(), store.Enrollment{ID: "real", User: "bob", Kind: "totp",
+		Secret: make([]byte, 20), Digits: 6, Algorithm: "SHA1", Period: 30}); err != nil {
+		t.Fatal(err)
+	}
 	w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c)
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" || len(fx.devs.m["bob"]) != 1 {
-		t.Fatalf("second device through a stale enrollment-only session: %d %q, devices %v", w.Code, w.Header().Get("Location"), fx.devs.m["bob"])
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" || len(fx.devices(t, "bob")) != 1 {
+		t.Fatalf("second device through a stale enrollment-only session: %d %q, devices %v", w.Code, w.Header().Get("Location"), fx.devices(t, "bob"))
 	}
 	if w := fx.do("GET", "/me", nil, c); w.Code != http.StatusSeeOther {
 		t.Error("the stale session was not ended")
@@ -117,9 +123,23 @@ func TestEnrollRechecksTheAccount(t *testing.T) {
 	// A locked account adds nothing, even from a full session.
 	c = sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {"pw"}, "code": {"123456"}}))
 	page = fx.do("GET", "/enroll", nil, c).Body.String()
-	fx.devs.disabled = map[string]bool{"alice": true}
-	if w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c); w.Header().Get("Location") != "/signin" || len(fx.devs.m["alice"]) != 1 {
-		t.Fatalf("a locked account enrolled: %d, devices %v", w.Code, fx.devs.m["alice"])
+	if err := fx.st.UpdateUser(context.Background(), "alice", func(u *store.User) error { u.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c); w.Header().Get("Location") != "/signin" || len(fx.devices(t, "alice")) != 1 {
+		t.Fatalf("a locked account enrolled: %d, devices %v", w.Code, fx.devices(t, "alice"))
+	}
+	// A full session whose device the help desk disabled adds nothing.
+	if err := fx.st.UpdateUser(context.Background(), "alice", func(u *store.User) error { u.Disabled = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	c = sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {"pw"}, "code": {"123456"}}))
+	page = fx.do("GET", "/enroll", nil, c).Body.String()
+	if err := fx.st.UpdateEnrollment(context.Background(), "alice", "d1", func(e *store.Enrollment) error { e.Disabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if w := fx.do("POST", "/enroll", url.Values{"code": {codeFor(t, page, fx.now)}}, c); w.Header().Get("Location") != "/signin" || len(fx.devices(t, "alice")) != 1 {
+		t.Fatalf("a session of a disabled device enrolled: %d, devices %v", w.Code, fx.devices(t, "alice"))
 	}
 }
 
@@ -133,7 +153,7 @@ func TestEnrollConcurrentConfirmsStoreOneDevice(t *testing.T) {
 		wg.Go(func() { fx.do("POST", "/enroll", url.Values{"code": {code}}, c) })
 	}
 	wg.Wait()
-	if n := len(fx.devs.m["bob"]); n != 1 {
+	if n := len(fx.devices(t, "bob")); n != 1 {
 		t.Fatalf("%d devices stored from one secret, want 1", n)
 	}
 }

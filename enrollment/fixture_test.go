@@ -74,7 +74,7 @@ func newRealSite(t *testing.T) *realSite {
 		fm[f.Kind()] = f
 	}
 	fx.svc = admin.NewService(st, admin.Options{Hash: localdir.Params{Time: 1, MemoryKiB: 64, Threads: 1},
-		Issuer: "test", Digits: 6, Algorithm: "SHA1", Now: clock, Factors: fm,
+		Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1, Now: clock, Factors: fm,
 		Enforcement: fx.engine.Enforcement, OnEnforcement: fx.engine.SetEnforcement,
 		Alert: func(r store.AuditRecord) { fx.mu.Lock(); fx.alerts = append(fx.alerts, r); fx.mu.Unlock() },
 		Clients: func() []admin.ClientInfo {
@@ -82,8 +82,7 @@ func newRealSite(t *testing.T) *realSite {
 				LastRequest: fx.clock(), Requests: 3, Accepts: 2, Rejects: 1, WithMessageAuthenticator: 3}}
 		},
 	})
-	fx.h = Handler(Config{}, Deps{Auth: fx.engine, Devices: st, Admin: fx.svc, Roles: Roles{Builtin: true},
-		Audit: storeAudit{st}, Now: clock, TOTP: TOTPOptions{Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1}},
+	fx.h = Handler(Config{}, Deps{Auth: fx.engine, Admin: fx.svc, Roles: Roles{Builtin: true}, Audit: storeAudit{st}, Now: clock},
 		slog.New(slog.DiscardHandler))
 	return fx
 }

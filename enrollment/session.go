@@ -241,3 +241,13 @@ func (ss *sessions) takePending(key [32]byte, p *pendingTOTP) bool {
 	s.pending = nil
 	return true
 }
+
+// restorePending gives back a secret taken by takePending whose
+// confirmation failed, unless another one was made meanwhile.
+func (ss *sessions) restorePending(key [32]byte, p *pendingTOTP) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[key]; ok && s.pending == nil {
+		s.pending = p
+	}
+}

@@ -14,22 +14,15 @@ import (
 	"radiusmfa/store"
 )
 
-// Deps are the parts of the server the site's pages use. With Auth nil the
-// site serves its landing page only.
+// Deps are the parts of the server the site's pages use. With Auth or
+// Admin nil the site serves its landing page only.
 type Deps struct {
 	Auth interface {
 		Decide(ctx context.Context, r auth.Request) auth.Decision
 	}
-	Devices interface {
-		GetUser(ctx context.Context, name string) (store.User, error)
-		Enrollments(ctx context.Context, user string) ([]store.Enrollment, error)
-		AddEnrollment(ctx context.Context, e store.Enrollment) error
-		AddFirstEnrollment(ctx context.Context, e store.Enrollment) error
-	}
-	TOTP  TOTPOptions
 	Audit interface{ Record(store.AuditRecord) }
-	// Admin is the service layer behind the account page and the console;
-	// nil serves sign-in and enrollment only.
+	// Admin is the service layer behind every signed-in page: enrollment,
+	// the account page, the console and the JSON API.
 	Admin *admin.Service
 	// Roles says who may use the console.
 	Roles Roles

@@ -6,13 +6,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"radiusmfa/admin"
 	"radiusmfa/auth"
 	"radiusmfa/store"
+	"radiusmfa/store/bolt"
 )
 
 // fakeEngine accepts alice with "pw,123456", knows bob (no device) with
@@ -39,44 +42,6 @@ func (f *fakeEngine) Decide(_ context.Context, r auth.Request) auth.Decision {
 	return auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonBadCredentials, User: r.UserName, Message: auth.MsgFailed}
 }
 
-type fakeDevices struct {
-	mu       sync.Mutex
-	m        map[string][]store.Enrollment
-	disabled map[string]bool
-}
-
-func (f *fakeDevices) Enrollments(_ context.Context, user string) ([]store.Enrollment, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.m[user], nil
-}
-
-func (f *fakeDevices) GetUser(_ context.Context, name string) (store.User, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.disabled[name] {
-		return store.User{Name: name, Disabled: true}, nil
-	}
-	return store.User{Name: name}, nil
-}
-
-func (f *fakeDevices) AddFirstEnrollment(ctx context.Context, e store.Enrollment) error {
-	f.mu.Lock()
-	n := len(f.m[e.User])
-	f.mu.Unlock()
-	if n > 0 {
-		return store.ErrExists
-	}
-	return f.AddEnrollment(ctx, e)
-}
-
-func (f *fakeDevices) AddEnrollment(_ context.Context, e store.Enrollment) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.m[e.User] = append(f.m[e.User], e)
-	return nil
-}
-
 type auditRecorder struct {
 	mu   sync.Mutex
 	recs []store.AuditRecord
@@ -91,18 +56,45 @@ func (a *auditRecorder) Record(r store.AuditRecord) {
 type siteFixture struct {
 	h     http.Handler
 	eng   *fakeEngine
-	devs  *fakeDevices
+	st    *bolt.DB
 	audit *auditRecorder
 	now   time.Time
 }
 
+// newSiteFixture is the site over a fake engine (alice: "pw,123456"; bob:
+// "pw" and no device) and a real store and service: alice has the device
+// "Pixel", bob none.
 func newSiteFixture(t *testing.T) *siteFixture {
 	fx := &siteFixture{eng: &fakeEngine{}, audit: &auditRecorder{}, now: time.Unix(1_800_000_000, 0)}
-	fx.devs = &fakeDevices{m: map[string][]store.Enrollment{"alice": {{ID: "d1", User: "alice", Kind: "totp", Label: "Pixel", CreatedAt: fx.now}}}}
-	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Devices: fx.devs, Audit: fx.audit, Now: func() time.Time { return fx.now },
-		TOTP: TOTPOptions{Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1}},
-		slog.New(slog.DiscardHandler))
+	clock := func() time.Time { return fx.now }
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "site.db"), make([]byte, 32), bolt.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fx.st = st
+	for _, u := range []string{"alice", "bob"} {
+		if err := st.CreateUser(context.Background(), store.User{Name: u, CreatedAt: fx.now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.AddEnrollment(context.Background(), store.Enrollment{ID: "d1", User: "alice", Kind: "totp", Label: "Pixel",
+		Secret: make([]byte, 20), Digits: 6, Algorithm: "SHA1", Period: 30, CreatedAt: fx.now}); err != nil {
+		t.Fatal(err)
+	}
+	svc := admin.NewService(st, admin.Options{Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1, Now: clock})
+	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Admin: svc, Audit: fx.audit, Now: clock}, slog.New(slog.DiscardHandler))
 	return fx
+}
+
+// devices returns user's stored devices.
+func (fx *siteFixture) devices(t *testing.T, user string) []store.Enrollment {
+	t.Helper()
+	es, err := fx.st.Enrollments(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
 }
 
 func (fx *siteFixture) do(method, path string, form url.Values, cookies ...*http.Cookie) *httptest.ResponseRecorder {

@@ -93,18 +93,16 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 	p := &pages{deps: deps, sessions: newSessions(deps.Now), limit: newRateLimiter(deps.Now), log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.landing)
-	if deps.Auth != nil {
+	if deps.Auth != nil && deps.Admin != nil {
 		mux.HandleFunc("GET /signin", p.signinForm)
 		mux.HandleFunc("POST /signin", p.signin)
 		mux.HandleFunc("GET /me", p.me)
 		mux.HandleFunc("POST /signout", p.signout)
 		mux.HandleFunc("GET /enroll", p.enrollForm)
 		mux.HandleFunc("POST /enroll", p.enrollConfirm)
-		if deps.Admin != nil {
-			p.accountRoutes(mux)
-			p.consoleRoutes(mux)
-			p.apiRoutes(mux)
-		}
+		p.accountRoutes(mux)
+		p.consoleRoutes(mux)
+		p.apiRoutes(mux)
 	}
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	var h http.Handler = mux

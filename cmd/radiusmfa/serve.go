@@ -145,8 +145,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 
 	roles := enrollment.Roles{AdminGroups: cfg.Web.AdminGroups, HelpdeskGroups: cfg.Web.HelpdeskGroups,
 		Builtin: cfg.Auth.Directory != directoryLDAP}
-	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Devices: st, Admin: svc, Roles: roles, Audit: auditw, Delimiter: cfg.Auth.Delimiter,
-		TOTP: enrollment.TOTPOptions{Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits, Algorithm: cfg.TOTP.Algorithm, Skew: cfg.TOTP.Skew}}, log)
+	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Admin: svc, Roles: roles, Audit: auditw, Delimiter: cfg.Auth.Delimiter}, log)
 	if err != nil {
 		return err
 	}

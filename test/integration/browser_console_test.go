@@ -96,6 +96,7 @@ func TestBrowserHelpDesk(t *testing.T) {
 		s.fatalf(t, "opening alice's page: %v", err)
 	}
 	shoot(ctx, "console-user.png")
+	fitsPhone(t, ctx, "the console's user page", func() { shoot(ctx, "console-user-phone.png") })
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form[action$="/disable"] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`form[action$="/enable"] button`)),

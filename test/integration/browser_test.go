@@ -170,6 +170,7 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Errorf("devices page: user %q, table %q", who, table)
 	}
 	shoot("devices.png")
+	fitsPhone(t, ctx, "the account page", func() { shoot("devices-phone.png") })
 	s.waitAuditKind(t, "web", a.Name)
 
 	if err := chromedp.Do(ctx,
@@ -234,5 +235,26 @@ func TestBrowserEnrollThenRADIUS(t *testing.T) {
 	s.expectCode(t, r, "Access-Accept")
 	if r := login(t, s.authAddr(t), "carol", "carol-pass,"+c.Code); r.Code != "Access-Reject" {
 		t.Errorf("the code that confirmed the enrollment logged in over RADIUS: %s", r.Code)
+	}
+}
+
+// fitsPhone shows the current page on a phone-sized screen (390 px wide),
+// calls shot, and fails when the page needs sideways scrolling (wide
+// tables scroll inside their own box); then it restores the desktop size.
+func fitsPhone(t *testing.T, ctx context.Context, what string, shot func()) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	shot()
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if overflow {
+		t.Errorf("%s is wider than a 390 px phone screen", what)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package enrollment
 import (
 	"cmp"
 	"encoding/csv"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"

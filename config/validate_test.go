@@ -270,7 +270,6 @@ func TestPathsMustDiffer(t *testing.T) {
 	}
 }
 
-
 func TestAuthMode(t *testing.T) {
 	for _, c := range []struct {
 		yaml, want string

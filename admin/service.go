@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"radiusmfa/auth"
@@ -136,8 +138,10 @@ type Options struct {
 
 // Service implements API on a store.
 type Service struct {
-	st  store.Store
-	opt Options
+	st      store.Store
+	opt     Options
+	hooksMu sync.Mutex
+	hooks   []func(user string, bySelf bool)
 }
 
 var _ API = (*Service)(nil)
@@ -186,4 +190,39 @@ func (s *Service) audit(ctx context.Context, action, user string) {
 	_ = s.st.AppendAudit(ctx, store.AuditRecord{
 		Time: s.opt.Now().UTC(), Kind: "admin", User: user, Detail: action, Client: s.actor(ctx), Outcome: "ok",
 	})
+	if user != "" && reducesAccess(action) {
+		p, _ := s.principal(ctx)
+		s.changed(user, s.isSelf(p, user))
+	}
+}
+
+// reducesAccess reports whether an audited action takes something from the
+// user (a device, a role, the account), so sessions granted before it must
+// end.
+func reducesAccess(action string) bool {
+	for _, a := range []string{"device.disable ", "device.remove ", "user.reset_enrollment", "user.lock", "user.del", "user.roles ", "user.passwd"} {
+		if strings.HasPrefix(action, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// OnAccessReduced registers fn, called after every change that takes
+// something from a user (a device disabled or removed, enrollment reset,
+// account locked or deleted, roles or password changed), with whether the
+// user made it themself. The site ends the user's other sessions with it.
+func (s *Service) OnAccessReduced(fn func(user string, bySelf bool)) {
+	s.hooksMu.Lock()
+	defer s.hooksMu.Unlock()
+	s.hooks = append(s.hooks, fn)
+}
+
+func (s *Service) changed(user string, bySelf bool) {
+	s.hooksMu.Lock()
+	hooks := slices.Clone(s.hooks)
+	s.hooksMu.Unlock()
+	for _, fn := range hooks {
+		fn(user, bySelf)
+	}
 }

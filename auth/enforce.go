@@ -91,7 +91,7 @@ func CompileEnforcement(s store.Enforcement) (*Enforcement, error) {
 
 // ModeFor is the mode of one login: the client's own setting wins; then
 // the strictest mode among the user's groups that have one; then the
-// global setting; then def (the configuration's auth.mfa).
+// global setting; then def (the configuration's auth.enforcement).
 func (e *Enforcement) ModeFor(client string, id Identity, def Mode) Mode {
 	if e == nil {
 		return def

@@ -111,6 +111,9 @@ func TestEngineModes(t *testing.T) {
 		if d.Outcome != Accept || d.Reason != ReasonEnrollmentGrace || !d.Enroll {
 			t.Fatalf("before the deadline: %v/%s enroll=%v", d.Outcome, d.Reason, d.Enroll)
 		}
+		if want := "enroll first (required from 2023-11-14 23:13 UTC)"; d.Message != want {
+			t.Errorf("grace Reply-Message %q, want %q", d.Message, want)
+		}
 		fx.now = fx.now.Add(time.Hour)
 		d = fx.decide("nofactor", "pw")
 		if d.Outcome != Reject || d.Reason != ReasonNotEnrolled || !d.Enroll || d.Message != "enroll first" {

@@ -26,7 +26,7 @@ type EngineStore interface {
 type Policy struct {
 	Delimiter string
 	// MFA is the mode where the run-time enforcement settings (console)
-	// set none: the configuration's auth.mfa. The zero value is
+	// set none: the configuration's auth.enforcement. The zero value is
 	// ModeRequired, the safe one.
 	MFA           Mode
 	EnrollMessage string
@@ -312,6 +312,9 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		case enf.InGrace(e.now()):
 			d = e.accept(ctx, d, "", ReasonEnrollmentGrace, st.LockoutFound)
 			d.Enroll = true
+			// Reply-Message on the Accept: VPN clients that show it tell
+			// the user to enroll before the deadline.
+			d.Message = e.policy.EnrollMessage + " (required from " + enf.Deadline.UTC().Format("2006-01-02 15:04 UTC") + ")"
 			return d
 		}
 		d.Outcome, d.Reason, d.Message = Reject, ReasonNotEnrolled, e.policy.EnrollMessage

@@ -80,6 +80,8 @@ func TestValidationErrors(t *testing.T) {
 			"auth.enrollment_required: is the older spelling of auth.enforcement: set only auth.enforcement"},
 		{"web.admin_groups builtin", "web: {admin_groups: [vpn-admins]}", nil,
 			"web.admin_groups: names directory groups, so it needs auth.directory: ldap"},
+		{"web.admin_groups DN", "auth: {directory: ldap}\nldap: {servers: [\"ldaps://127.0.0.1\"], base_dn: \"dc=example,dc=org\", bind_dn: \"cn=svc\", bind_password: x}\nweb: {admin_groups: [\"cn=vpn-admins,ou=groups\"]}", nil,
+			`web.admin_groups[0]: name the group by its name (cn), not its DN`},
 		{"web.helpdesk_groups blank", "web: {helpdesk_groups: [\" \"]}", nil, "web.helpdesk_groups[0]: must name a group"},
 		{"auth.lockout.threshold", "", []string{"RADIUSMFA_AUTH_LOCKOUT_THRESHOLD=-1"}, "auth.lockout.threshold: must not be negative"},
 		{"auth.lockout.duration", "", []string{"RADIUSMFA_AUTH_LOCKOUT_DURATION=-5m"}, "auth.lockout.duration: must not be negative"},

@@ -39,8 +39,13 @@ func (c *Config) validateWeb(p *problems) {
 		names []string
 	}{{"web.admin_groups", w.AdminGroups}, {"web.helpdesk_groups", w.HelpdeskGroups}} {
 		for i, n := range g.names {
-			if strings.TrimSpace(n) == "" {
+			switch {
+			case strings.TrimSpace(n) == "":
 				p.addf(fmt.Sprintf("%s[%d]", g.key, i), "must name a group")
+			case strings.Contains(n, "="):
+				// Roles are matched against group names: a DN would match
+				// nothing, and silently leave the console without admins.
+				p.addf(fmt.Sprintf("%s[%d]", g.key, i), "name the group by its name (cn), not its DN, got %q", n)
 			}
 		}
 		if len(g.names) > 0 && c.Auth.Directory != "ldap" {

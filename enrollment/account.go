@@ -287,6 +287,10 @@ func (p *pages) removeDevice(w http.ResponseWriter, r *http.Request) {
 		p.serviceError(w, r, "removing a device", err)
 		return
 	}
+	// Any other session may have been signed in with the removed device.
+	if key, _, ok := p.sessions.getKey(r); ok {
+		p.sessions.endUser(s.user, key)
+	}
 	http.Redirect(w, r, "/me?done=removed", http.StatusSeeOther)
 }
 

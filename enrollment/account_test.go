@@ -42,7 +42,7 @@ func TestBackupCodes(t *testing.T) {
 		t.Fatalf("backup code used twice: %v/%s", d.Outcome, d.Reason)
 	}
 	// The site signs in with one too, and the account page counts what is left.
-	c2 := fx.signIn("alice", strings.ReplaceAll(m[1][1], " ", ""))
+	c2 := fx.signIn("alice", m[1][1]) // typed as shown, with its space
 	page := fx.do("GET", "/me", nil, c2).Body.String()
 	if !strings.Contains(page, "<strong>8</strong> unused backup code(s)") {
 		t.Errorf("account page does not show 8 codes left:\n%s", page)
@@ -73,6 +73,7 @@ func TestRemoveDeviceNeedsAnotherFactor(t *testing.T) {
 	fx.addUser("alice")
 	phone, s1 := fx.addTOTP("alice")
 	_, s2 := fx.addTOTP("alice")
+	thief := fx.signInTOTP("alice", s1) // another browser, signed in with the phone
 	c := fx.signInTOTP("alice", s1)
 
 	if w := fx.do("GET", "/me/devices/"+phone+"/remove", nil, c); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `name="code"`) {
@@ -92,6 +93,13 @@ func TestRemoveDeviceNeedsAnotherFactor(t *testing.T) {
 	devs, _ := fx.st.Enrollments(context.Background(), "alice")
 	if len(devs) != 1 || devs[0].ID == phone {
 		t.Fatalf("devices after removal: %+v", devs)
+	}
+	// The other sessions end; the one that removed the phone goes on.
+	if w := fx.do("GET", "/me", nil, thief); w.Code != http.StatusSeeOther {
+		t.Errorf("another session survived the removal: %d", w.Code)
+	}
+	if w := fx.do("GET", "/me", nil, c); w.Code != http.StatusOK {
+		t.Errorf("the removing session ended: %d", w.Code)
 	}
 	// The proof was a real use of the code: it cannot log in afterwards.
 	if d := fx.radius("alice", proof); d.Outcome != auth.Reject || d.Reason != auth.ReasonReplayedPasscode {
@@ -235,5 +243,17 @@ func TestRemoveDeviceGuessesAreLimited(t *testing.T) {
 	}
 	if !limited {
 		t.Fatal("20 wrong codes in a row were all checked")
+	}
+}
+
+func TestAccountRoutesNeedASession(t *testing.T) {
+	fx := newRealSite(t)
+	for _, path := range []string{"/me/devices/x/rename", "/me/devices/x/prefer", "/me/devices/x/remove", "/me/backup-codes", "/me/logins/1/report"} {
+		if w := fx.do("POST", path, url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" {
+			t.Errorf("POST %s without a session: %d %q", path, w.Code, w.Header().Get("Location"))
+		}
+	}
+	if w := fx.do("GET", "/me/devices/x/remove", nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" {
+		t.Errorf("GET remove without a session: %d", w.Code)
 	}
 }

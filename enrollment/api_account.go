@@ -128,7 +128,15 @@ func (p *pages) apiDeleteDevice(w http.ResponseWriter, r *http.Request, s sessio
 			return nil, err
 		}
 	}
-	return nil, svc.RemoveDevice(ctx, name, id)
+	if err := svc.RemoveDevice(ctx, name, id); err != nil {
+		return nil, err
+	}
+	if key, _, ok := p.sessions.getKey(r); ok && name == s.user {
+		// As on the account page: other sessions may have been signed
+		// in with the removed device.
+		p.sessions.endUser(s.user, key)
+	}
+	return nil, nil
 }
 
 // apiSource is the client's address, as the sign-in's rate limit keys it.

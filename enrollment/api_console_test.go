@@ -21,6 +21,13 @@ func TestAPIStaffUserEndpoints(t *testing.T) {
 	alice := fx.signInTOTP("alice", aliceSecret)
 	helen := fx.staffSignIn("helen", admin.RoleHelpdesk)
 
+	// A plain user: the console's endpoints do not exist, except that
+	// about their own name they are told it is not theirs to do.
+	apiWantError(t, fx.api("GET", "/api/v1/users?q=hel", nil, alice), http.StatusNotFound, "not_found")
+	apiWantError(t, fx.api("POST", "/api/v1/users/helen/unlock", nil, alice), http.StatusNotFound, "not_found")
+	apiWantError(t, fx.api("POST", "/api/v1/users/alice/unlock", nil, alice), http.StatusForbidden, "forbidden")
+	apiWantError(t, fx.api("GET", "/api/v1/clients", nil, alice), http.StatusNotFound, "not_found")
+
 	w := fx.api("GET", "/api/v1/users?q=ali", nil, helen)
 	apiWantKeys(t, w.Body.String(), "users")
 	users := apiJSON[apiUsersResponse](t, w, http.StatusOK).Users
@@ -58,12 +65,8 @@ func TestAPIStaffUserEndpoints(t *testing.T) {
 	}
 	apiWantError(t, fx.api("POST", "/api/v1/users/nobody/reset-enrollment", nil, helen), http.StatusNotFound, "not_found")
 
-	// A plain user: the console's endpoints do not exist, except that
-	// about their own name they are told it is not theirs to do.
-	apiWantError(t, fx.api("GET", "/api/v1/users?q=hel", nil, alice), http.StatusNotFound, "not_found")
-	apiWantError(t, fx.api("POST", "/api/v1/users/helen/unlock", nil, alice), http.StatusNotFound, "not_found")
-	apiWantError(t, fx.api("POST", "/api/v1/users/alice/unlock", nil, alice), http.StatusForbidden, "forbidden")
-	apiWantError(t, fx.api("GET", "/api/v1/clients", nil, alice), http.StatusNotFound, "not_found")
+	// The reset ended alice's session: it was granted for her devices.
+	apiWantError(t, fx.api("GET", "/api/v1/me", nil, alice), http.StatusUnauthorized, "unauthenticated")
 
 	clients := apiJSON[map[string][]admin.ClientInfo](t, fx.api("GET", "/api/v1/clients", nil, helen), http.StatusOK)["clients"]
 	if len(clients) != 1 || clients[0].Name != "vpn-gw" || clients[0].Requests != 3 {

@@ -92,7 +92,7 @@ func summarizeEnforcement(st store.Settings) consoleEnforcementSummary {
 	if len(e.Methods) > 0 {
 		methods = strings.Join(e.Methods, ", ")
 	}
-	return consoleEnforcementSummary{Mode: cmp.Or(e.Mode, "default (the configuration's auth.mfa)"),
+	return consoleEnforcementSummary{Mode: cmp.Or(e.Mode, "default (the configuration's auth.enforcement)"),
 		Deadline: consoleTime(e.Deadline, consoleMinute, "none"), Methods: methods, Groups: len(e.Groups), Clients: len(e.Clients),
 		UpdatedAt: consoleTime(st.UpdatedAt, consoleMinute, ""), UpdatedBy: st.UpdatedBy}
 }

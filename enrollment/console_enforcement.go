@@ -19,7 +19,7 @@ import (
 type consoleModeChoice struct{ Value, Label string }
 
 var (
-	consoleGlobalModes = []consoleModeChoice{{"", "default (the configuration's auth.mfa)"}, {"off", "off: the password alone"},
+	consoleGlobalModes = []consoleModeChoice{{"", "default (the configuration's auth.enforcement)"}, {"off", "off: the password alone"},
 		{"optional", "optional: a device if the user has one"}, {"required", "required: everyone"}}
 	consoleRowModes = []consoleModeChoice{{"none", "none (remove)"}, {"off", "off"}, {"optional", "optional"}, {"required", "required"}}
 )

@@ -169,3 +169,30 @@ func TestConsoleHelpdeskCannotTouchAdmins(t *testing.T) {
 		t.Errorf("root's devices changed: %+v", devs)
 	}
 }
+
+// Sessions end when the help desk takes something from the user: a phone
+// thief's open session does not outlive the phone being disabled.
+func TestConsoleChangesEndTheUsersSessions(t *testing.T) {
+	fx := newRealSite(t)
+	fx.addUser("helen", "helpdesk")
+	fx.addUser("alice")
+	_, hs := fx.addTOTP("helen")
+	phone, as := fx.addTOTP("alice")
+	thief := fx.signInTOTP("alice", as)
+	other := fx.signInTOTP("alice", as)
+	staff := fx.signInTOTP("helen", hs)
+	if w := fx.do("GET", "/me", nil, thief); w.Code != http.StatusOK {
+		t.Fatalf("alice's session before: %d", w.Code)
+	}
+	if w := fx.do("POST", "/console/users/alice/devices/"+phone+"/disable", url.Values{}, staff); w.Code != http.StatusSeeOther {
+		t.Fatalf("disable: %d %s", w.Code, w.Body)
+	}
+	for _, c := range []*http.Cookie{thief, other} {
+		if w := fx.do("GET", "/me", nil, c); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" {
+			t.Errorf("alice's session after her phone was disabled: %d %q", w.Code, w.Header().Get("Location"))
+		}
+	}
+	if w := fx.do("GET", "/console", nil, staff); w.Code != http.StatusOK {
+		t.Errorf("the help desk's own session ended: %d", w.Code)
+	}
+}

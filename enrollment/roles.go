@@ -28,6 +28,23 @@ func (p *pages) roleOf(d auth.Decision) string {
 	if d.Factor == "" || d.Factor == auth.KindBypass {
 		return ""
 	}
+	return p.groupRole(d)
+}
+
+// noteRole keeps the role a directory user's groups give, whatever the
+// sign-in's factor, so the help desk cannot act on a directory admin (a
+// bypass sign-in must not clear it).
+func (p *pages) noteRole(r *http.Request, d auth.Decision) {
+	if p.deps.Roles.Builtin {
+		return
+	}
+	if err := p.deps.Admin.NoteSignInRole(r.Context(), d.User, p.groupRole(d)); err != nil {
+		p.log.Error("enrollment: keeping the console role", slog.String("user", d.User), slog.Any("err", err))
+	}
+}
+
+// groupRole is the role the user's groups (or built-in roles) name.
+func (p *pages) groupRole(d auth.Decision) string {
 	rc := p.deps.Roles
 	if rc.Builtin {
 		return admin.RoleOf(d.Groups, []string{admin.RoleAdmin}, []string{admin.RoleHelpdesk})

@@ -87,7 +87,8 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := strings.TrimSpace(r.PostForm.Get("user"))
-	pw, code := r.PostForm.Get("password"), strings.TrimSpace(r.PostForm.Get("code"))
+	// A backup code may be typed as shown ("1234 5678").
+	pw, code := r.PostForm.Get("password"), proofCode(r.PostForm.Get("code"))
 	view := signinView{User: user}
 	if user == "" || pw == "" || len(pw) > maxPassword || !utf8.ValidString(pw) || !digitsOnly(code) {
 		view.Message = "Enter your user name, your password and, if you have a device, its current code."
@@ -111,19 +112,14 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 	case d.Outcome == auth.Accept && d.Factor == "":
 		// In on the password alone (MFA optional, or before the enrollment
 		// deadline): on the site that means no device, so enrollment only.
+		p.noteRole(r, d)
 		p.sessions.drop(r)
 		p.sessions.start(w, d.User, ScopeEnroll, "")
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Accept:
 		p.sessions.drop(r) // a session the browser still held ends here
-		role := p.roleOf(d)
-		if p.deps.Admin != nil && !p.deps.Roles.Builtin {
-			// Kept so the help desk cannot act on a directory admin.
-			if err := p.deps.Admin.NoteSignInRole(r.Context(), d.User, role); err != nil {
-				p.log.Error("enrollment: keeping the console role", slog.String("user", d.User), slog.Any("err", err))
-			}
-		}
-		p.sessions.start(w, d.User, ScopeUser, role)
+		p.noteRole(r, d)
+		p.sessions.start(w, d.User, ScopeUser, p.roleOf(d))
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
 		// The password was right and there is no device: enrollment only.

@@ -103,6 +103,14 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		p.accountRoutes(mux)
 		p.consoleRoutes(mux)
 		p.apiRoutes(mux)
+		// A change made by someone else that takes something from a user
+		// (a disabled phone, a lock, a lost role) ends their sessions: each
+		// was granted for what the user had then.
+		deps.Admin.OnAccessReduced(func(user string, bySelf bool) {
+			if !bySelf {
+				p.sessions.endUser(user, [32]byte{})
+			}
+		})
 	}
 	mux.Handle("GET /assets/", http.FileServerFS(assets))
 	var h http.Handler = mux

@@ -92,7 +92,7 @@ type Settings struct {
 // enroll). "" means not set at that level.
 type Enforcement struct {
 	// Mode applies where no group or client setting does; "" leaves the
-	// configuration's auth.mfa in force.
+	// configuration's auth.enforcement in force.
 	Mode string `json:"mode,omitempty"`
 	// Groups maps a directory group (or a built-in user's role) to a mode;
 	// a user in several takes the strictest.

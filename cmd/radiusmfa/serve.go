@@ -95,7 +95,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		return err
 	}
 
-	settings, err := st.Settings(ctx)
+	settings, err := firstStartSettings(ctx, st, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -383,9 +383,8 @@ func consoleHint(ctx context.Context, cfg *config.Config, st store.Store, config
 			return ""
 		}
 	}
-	cli := progName() + configArg
-	return fmt.Sprintf("no console admin yet: make one with `%[1]s user add NAME`, `%[1]s user roles NAME admin` and "+
-		"`%[1]s totp enroll NAME` (scan the printed URI), then sign in to the console with password and code", cli)
+	return fmt.Sprintf("no console admin yet: make one with `%[1]s user add NAME%[2]s`, `%[1]s user roles NAME admin%[2]s` and "+
+		"`%[1]s totp enroll NAME%[2]s` (scan the printed URI), then sign in to the console with password and code", progName(), configArg)
 }
 
 // configArg is the --config flag that repeats path for a hint ("" when
@@ -404,4 +403,40 @@ func progName() string {
 		return os.Args[0]
 	}
 	return "radiusmfa"
+}
+
+// firstStartSettings confirms, at the first start of this version on a
+// database, the settings its upgrade left pending, and returns them. A file
+// from before auth.enforcement keeps MFA required (the only mode those
+// versions had) unless the configuration now names a mode; a new file
+// starts with no setting, so the configuration's mode (default off) holds.
+func firstStartSettings(ctx context.Context, st store.Store, cfg *config.Config, log *slog.Logger) (store.Settings, error) {
+	cur, err := st.Settings(ctx)
+	if err != nil || !cur.UpdatedAt.IsZero() {
+		return cur, err
+	}
+	configured := cfg.Auth.Enforcement != "" || cfg.Auth.EnrollmentRequired != ""
+	kept := false
+	err = st.UpdateSettings(ctx, func(s *store.Settings) error {
+		if !s.UpdatedAt.IsZero() {
+			return nil
+		}
+		if configured {
+			s.Enforcement.Mode = "" // the configuration's mode holds
+		}
+		kept = s.Enforcement.Mode != ""
+		s.UpdatedAt = time.Now().UTC()
+		if s.UpdatedBy == "" {
+			s.UpdatedBy = "first start"
+		}
+		return nil
+	})
+	if err != nil {
+		return cur, err
+	}
+	if kept {
+		log.Warn("this database predates auth.enforcement, whose default is off: MFA stays required, " +
+			"as a console setting (Enforcement) an admin can change")
+	}
+	return st.Settings(ctx)
 }

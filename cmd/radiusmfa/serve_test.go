@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestConsoleHint(t *testing.T) {
 	defer st.Close()
 	cfg := &config.Config{Auth: config.AuthConfig{Directory: "builtin"}}
 	hint := consoleHint(ctx, cfg, st, configArg("examples/dev.yaml"))
-	for _, want := range []string{"--config examples/dev.yaml user add NAME", "user roles NAME admin", "totp enroll NAME"} {
+	for _, want := range []string{"user add NAME --config examples/dev.yaml", "user roles NAME admin --config examples/dev.yaml", "totp enroll NAME --config examples/dev.yaml"} {
 		if !strings.Contains(hint, want) {
 			t.Errorf("hint %q does not say %q", hint, want)
 		}
@@ -44,5 +45,47 @@ func TestConsoleHint(t *testing.T) {
 	ldap.Web.AdminGroups = []string{"vpn-admins"}
 	if h := consoleHint(ctx, ldap, st, ""); h != "" {
 		t.Errorf("ldap with admin groups: hint %q", h)
+	}
+}
+
+func TestFirstStartSettings(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	for _, c := range []struct {
+		name    string
+		pending string // the mode an upgrade left pending
+		auth    config.AuthConfig
+		want    string
+	}{
+		{"new file: the configuration's default", "", config.AuthConfig{}, ""},
+		{"upgraded file: MFA stays required", "required", config.AuthConfig{}, "required"},
+		{"upgraded file with a configured mode: the configuration", "required", config.AuthConfig{Enforcement: "off"}, ""},
+		{"upgraded file with the older key: the configuration", "required", config.AuthConfig{EnrollmentRequired: "allow"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := bolt.Open(filepath.Join(t.TempDir(), "db"), make([]byte, 32), bolt.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if c.pending != "" {
+				err := st.UpdateSettings(ctx, func(s *store.Settings) error { s.Enforcement.Mode = c.pending; return nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := firstStartSettings(ctx, st, &config.Config{Auth: c.auth}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Enforcement.Mode != c.want || s.UpdatedAt.IsZero() {
+				t.Fatalf("settings %+v, want mode %q, confirmed", s, c.want)
+			}
+			// Later starts leave the settings alone, whatever the configuration.
+			again, err := firstStartSettings(ctx, st, &config.Config{Auth: config.AuthConfig{Enforcement: "optional"}}, log)
+			if err != nil || again.Enforcement.Mode != c.want || !again.UpdatedAt.Equal(s.UpdatedAt) {
+				t.Fatalf("second start: %+v, %v", again, err)
+			}
+		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -126,8 +125,8 @@ func TestSchemaMigratesVersion4Enrollments(t *testing.T) {
 	if err := db.AdvanceCounter(ctx, "alice", "e1", 42, testTime); !errors.Is(err, store.ErrReplay) {
 		t.Errorf("AdvanceCounter(42) after migration: %v, want ErrReplay", err)
 	}
-	if s, err := db.Settings(ctx); err != nil || !reflect.DeepEqual(s, store.Settings{}) {
-		t.Errorf("Settings of a migrated file: %+v, %v, want the zero value", s, err)
+	if s, err := db.Settings(ctx); err != nil || s.Enforcement.Mode != "required" || !s.UpdatedAt.IsZero() {
+		t.Errorf("Settings of a migrated file: %+v, %v, want MFA required, pending", s, err)
 	}
 	expires := testTime.Add(48 * time.Hour)
 	err = db.UpdateEnrollment(ctx, "bob", "x", func(e *store.Enrollment) error {

@@ -167,6 +167,10 @@ var migrations = []migration{
 	{version: 5, name: "enrollment preference, expiry, use limit and creator", apply: enrollmentFormat2Records},
 }
 
+// enforcementVersion is the first schema version of the code with
+// run-time enforcement settings (auth.enforcement).
+const enforcementVersion = 5
+
 // schemaVersion is the newest layout this code understands.
 func schemaVersion() int { return migrations[len(migrations)-1].version }
 
@@ -199,6 +203,16 @@ func migrate(tx *bbolt.Tx) (from, to int, err error) {
 			"radiusmfa supports (%d): upgrade radiusmfa or restore a backup", from, schemaVersion())
 	}
 	to = from
+	if from >= 1 && from < enforcementVersion {
+		// Before version 5 the only MFA mode was "required" (users with
+		// no device refused, the rest asked for a code), while
+		// auth.enforcement, which came with version 5, defaults to "off".
+		// The upgrade keeps what the file's users had: a pending setting
+		// (UpdatedAt zero) that serve confirms against the configuration.
+		if err := putPreEnforcementSettings(tx, from); err != nil {
+			return from, to, fmt.Errorf("schema migration %d (MFA required before enforcement settings): %w", enforcementVersion, err)
+		}
+	}
 	for _, m := range migrations {
 		if m.version <= from {
 			continue

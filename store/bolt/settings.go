@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"fmt"
 
 	"go.etcd.io/bbolt"
 
@@ -55,4 +56,20 @@ func getSettings(tx *bbolt.Tx) (store.Settings, error) {
 		return store.Settings{}, err
 	}
 	return s, nil
+}
+
+// putPreEnforcementSettings records, for a file written before version 5,
+// that its MFA mode was "required": pending, with UpdatedAt zero.
+func putPreEnforcementSettings(tx *bbolt.Tx, from int) error {
+	s, err := getSettings(tx)
+	if err != nil {
+		return err
+	}
+	s.Enforcement.Mode = "required"
+	s.UpdatedBy = fmt.Sprintf("upgrade from schema version %d (MFA was required)", from)
+	val, err := encode(s)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(metaSettings, val)
 }

@@ -1,8 +1,11 @@
 package bolt
 
 import (
+	"context"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -61,5 +64,28 @@ func TestSettingsStoredInMeta(t *testing.T) {
 	}
 	if _, err := db.Settings(ctx); err == nil {
 		t.Error("the damaged value was repaired")
+	}
+}
+
+// A file from before version 5 knew one MFA mode, "required": the upgrade
+// keeps it as a pending setting; a new file has none.
+func TestUpgradeKeepsMFARequired(t *testing.T) {
+	fresh, _ := openTemp(t, Options{})
+	if s, err := fresh.Settings(context.Background()); err != nil || s.Enforcement.Mode != "" {
+		t.Fatalf("new file settings %+v, %v: want none", s, err)
+	}
+	path := filepath.Join(t.TempDir(), "radiusmfa.db")
+	v4File{users: []store.User{{Name: "alice", CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}}}.write(t, path)
+	db, err := Open(path, testKey, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, err := db.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Enforcement.Mode != "required" || !s.UpdatedAt.IsZero() || !strings.Contains(s.UpdatedBy, "version 4") {
+		t.Fatalf("upgraded settings %+v: want a pending required mode", s)
 	}
 }

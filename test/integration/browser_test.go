@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -172,6 +173,38 @@ func TestBrowserSignIn(t *testing.T) {
 	shoot("devices.png")
 	fitsPhone(t, ctx, "the account page", func() { shoot("devices-phone.png") })
 	s.waitAuditKind(t, "web", a.Name)
+
+	// Backup codes, shown once on the page, log in over RADIUS once each.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/me/backup-codes"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#backup-codes")),
+	); err != nil {
+		s.fatalf(t, "making backup codes: %v", err)
+	}
+	shoot("backup-codes.png")
+	list, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#backup-codes")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := regexp.MustCompile(`\d{4} \d{4}`).FindAllString(list, -1)
+	if len(codes) != 10 {
+		t.Fatalf("%d backup codes on the page, want 10: %q", len(codes), list)
+	}
+	backup := strings.ReplaceAll(codes[0], " ", "")
+	s.expectCode(t, login(t, s.authAddr(t), a.Name, a.Password+","+backup), "Access-Accept")
+	if r := login(t, s.authAddr(t), a.Name, a.Password+","+backup); r.Code != "Access-Reject" {
+		t.Errorf("a backup code logged in twice over RADIUS: %s", r.Code)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.webURL(t)+"me"), chromedp.WaitVisible(chromedp.CSS("#backup-left"))); err != nil {
+		s.fatalf(t, "back to the account page: %v", err)
+	}
+	left, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#backup-left")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(left, "9 unused") {
+		t.Errorf("account page after one backup code: %q", left)
+	}
 
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`form[action="/signout"] button`)),

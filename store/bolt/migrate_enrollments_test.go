@@ -11,44 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
-
 	"radiusmfa/store"
 )
-
-// v4File describes a file as a version-4 release left it.
-type v4File struct {
-	users       []store.User       // each a format 0x03 record
-	enrollments []store.Enrollment // each a format 0x02 record beside its counters value
-	// raw maps a bucket to keys and values stored as given, after the rest.
-	raw map[string]map[string][]byte
-}
-
-// write creates path through bbolt alone: the version-4 buckets (names
-// spelled out, as that release did), meta at version 4 with the key check
-// value, each user in format 0x03, and each enrollment in format 0x02 with
-// its secret sealed by this package's sealer under testKey, beside its
-// counters value. The layouts it borrows from this package are pinned by
-// TestRecordLayoutsGolden.
-func (f v4File) write(t *testing.T, path string) {
-	t.Helper()
-	writeLegacyFile(t, path, 4, []string{"meta", "users", "enrollments", "counters", "lockouts", "audit"},
-		func(seal *sealer, buckets map[string]*bbolt.Bucket) error {
-			for _, u := range f.users {
-				val, err := encodeUser(u)
-				if err != nil {
-					return err
-				}
-				if err := buckets["users"].Put([]byte(u.Name), val); err != nil {
-					return err
-				}
-			}
-			if err := putEnrollmentsFormat1(seal, buckets, f.enrollments); err != nil {
-				return err
-			}
-			return putRaw(buckets, f.raw)
-		})
-}
 
 // sameRecordBytes reports whether two bucketEnrollments values, in either
 // layout, decode to the same record.
@@ -95,7 +59,7 @@ func TestSchemaMigratesVersion4Enrollments(t *testing.T) {
 	// Its "sealed secret" is not one, so it is checked as bytes alone.
 	golden := "04746f7470" + "0570686f6e65" + "0c" + "0453484131" + "3c" + "00" +
 		"0de0b6b3a7640000" + "03aabbcc"
-	v4File{users: users, enrollments: enrollments, raw: map[string]map[string][]byte{
+	binaryFile{version: 4, users: users, enrollments: enrollments, raw: map[string]map[string][]byte{
 		"enrollments": {"carol\x00g": mustHex(t, "02"+golden)},
 		"counters":    {"carol\x00g": make([]byte, counterValueLen)},
 		"lockouts":    {"alice": []byte(`{"failures":2,"last_failure":"2030-01-02T03:04:05Z","locked":false}`)},
@@ -207,7 +171,7 @@ func TestSchemaFailedMigrationKeepsVersion4(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "v4.db")
-			v4File{
+			binaryFile{version: 4,
 				users: []store.User{{Name: "alice", CreatedAt: testTime, UpdatedAt: testTime}},
 				raw: map[string]map[string][]byte{
 					"enrollments": {"alice\x00good": goodV4, key: c.value},

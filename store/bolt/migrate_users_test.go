@@ -16,26 +16,33 @@ import (
 	"radiusmfa/store"
 )
 
-// v3File describes a file as a version-3 release left it.
-type v3File struct {
-	users       []store.User       // each a format 0x01 record
+// binaryFile describes a file as a release with binary records left it:
+// version 3 (users in format 0x01) or 4 (users in format 0x03); both write
+// enrollments in format 0x02 beside their counters values.
+type binaryFile struct {
+	version     int                // 3 or 4
+	users       []store.User       // each in the version's user format
 	enrollments []store.Enrollment // each a format 0x02 record beside its counters value
 	// raw maps a bucket to keys and values stored as given, after the rest.
 	raw map[string]map[string][]byte
 }
 
-// write creates path through bbolt alone: the version-3 buckets (names
-// spelled out, as that release did), meta at version 3 with the key check
-// value, each user in format 0x01, and each enrollment in format 0x02 with
-// its secret sealed by this package's sealer under testKey, beside its
-// counters value. The layouts it borrows from this package are pinned by
-// TestRecordLayoutsGolden.
-func (f v3File) write(t *testing.T, path string) {
+// write creates path through bbolt alone: the buckets of that version
+// (names spelled out, as those releases did), meta at the version with the
+// key check value, each user in the version's format, and each enrollment
+// in format 0x02 with its secret sealed by this package's sealer under
+// testKey, beside its counters value. The layouts it borrows from this
+// package are pinned by TestRecordLayoutsGolden.
+func (f binaryFile) write(t *testing.T, path string) {
 	t.Helper()
-	writeLegacyFile(t, path, 3, []string{"meta", "users", "enrollments", "counters", "lockouts", "audit"},
+	encode := map[int]func(store.User) ([]byte, error){3: encodeUserFormat1, 4: encodeUser}[f.version]
+	if encode == nil {
+		t.Fatalf("binaryFile: no user format for version %d", f.version)
+	}
+	writeLegacyFile(t, path, uint64(f.version), []string{"meta", "users", "enrollments", "counters", "lockouts", "audit"},
 		func(seal *sealer, buckets map[string]*bbolt.Bucket) error {
 			for _, u := range f.users {
-				val, err := encodeUserFormat1(u)
+				val, err := encode(u)
 				if err != nil {
 					return err
 				}
@@ -131,7 +138,7 @@ func TestSchemaMigratesVersion3Users(t *testing.T) {
 	}
 	// carol exactly as version 3 wrote her: the golden format 0x01 value.
 	carolV3 := mustHex(t, "01"+"0168"+"02"+"0161"+"026263"+"01"+"0de0b6b3a7640000"+zeros(8))
-	file := v3File{users: users, enrollments: enrollments, raw: map[string]map[string][]byte{
+	file := binaryFile{version: 3, users: users, enrollments: enrollments, raw: map[string]map[string][]byte{
 		"users":    {"carol": carolV3},
 		"lockouts": {"alice": []byte(`{"failures":2,"last_failure":"2030-01-02T03:04:05Z","locked":false}`)},
 	}}
@@ -224,7 +231,7 @@ func TestSchemaFailedMigrationKeepsVersion3(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "v3.db")
-			v3File{users: []store.User{good},
+			binaryFile{version: 3, users: []store.User{good},
 				raw: map[string]map[string][]byte{"users": {"bob": c.value}}}.write(t, path)
 
 			_, err := Open(path, testKey, Options{})

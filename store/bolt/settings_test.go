@@ -75,7 +75,7 @@ func TestUpgradeKeepsMFARequired(t *testing.T) {
 		t.Fatalf("new file settings %+v, %v: want none", s, err)
 	}
 	path := filepath.Join(t.TempDir(), "radiusmfa.db")
-	v4File{users: []store.User{{Name: "alice", CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}}}.write(t, path)
+	binaryFile{version: 4, users: []store.User{{Name: "alice", CreatedAt: time.Unix(1, 0), UpdatedAt: time.Unix(1, 0)}}}.write(t, path)
 	db, err := Open(path, testKey, Options{})
 	if err != nil {
 		t.Fatal(err)

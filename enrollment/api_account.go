@@ -120,7 +120,7 @@ func (p *pages) apiDeleteDevice(w http.ResponseWriter, r *http.Request, s sessio
 		if b.Code != "" && !p.limit.allow(apiSource(r)) {
 			return nil, &apiError{http.StatusTooManyRequests, apiCodeRateLimited, "too many attempts from your address: wait a minute"}
 		}
-		switch err := svc.ProveFactor(ctx, name, b.Code, id); {
+		switch err := svc.ProveFactor(ctx, name, proofCode(b.Code), id); {
 		case errors.Is(err, factors.ErrInvalidCode):
 			p.log.Info("enrollment: api: device removal refused without a valid code", slog.String("user", s.user), slog.String("device", id))
 			return nil, &apiError{http.StatusForbidden, apiCodeForbidden, apiMsgNeedProof}

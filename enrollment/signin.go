@@ -123,6 +123,7 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/me", http.StatusSeeOther)
 	case d.Outcome == auth.Reject && d.Reason == auth.ReasonNotEnrolled:
 		// The password was right and there is no device: enrollment only.
+		p.noteRole(r, d)
 		p.sessions.drop(r)
 		p.sessions.start(w, d.User, ScopeEnroll, "")
 		http.Redirect(w, r, "/me", http.StatusSeeOther)

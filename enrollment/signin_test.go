@@ -36,6 +36,9 @@ func (f *fakeEngine) Decide(_ context.Context, r auth.Request) auth.Decision {
 		return auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonPasscodeRequired, User: "alice", Message: auth.MsgFailed}
 	case r.UserName == "bob" && r.Password == "pw":
 		return auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonNotEnrolled, User: "bob", Message: "enroll"}
+	case r.UserName == "dora" && r.Password == "pw,87654321":
+		// A directory admin signing in with a bypass code.
+		return auth.Decision{Outcome: auth.Accept, Reason: auth.ReasonOK, User: "dora", Factor: auth.KindBypass, Groups: []string{"VPN-Admins"}}
 	case r.UserName == "busy":
 		return auth.Decision{Outcome: auth.Drop, Reason: auth.ReasonOverloaded}
 	}
@@ -73,8 +76,9 @@ func newSiteFixture(t *testing.T) *siteFixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	fx.st = st
-	for _, u := range []string{"alice", "bob"} {
-		if err := st.CreateUser(context.Background(), store.User{Name: u, CreatedAt: fx.now}); err != nil {
+	for _, u := range []store.User{{Name: "alice"}, {Name: "bob"}, {Name: "dora", Directory: "ldap"}} {
+		u.CreatedAt = fx.now
+		if err := st.CreateUser(context.Background(), u); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,7 +87,8 @@ func newSiteFixture(t *testing.T) *siteFixture {
 		t.Fatal(err)
 	}
 	svc := admin.NewService(st, admin.Options{Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1, Now: clock})
-	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Admin: svc, Audit: fx.audit, Now: clock}, slog.New(slog.DiscardHandler))
+	fx.h = Handler(Config{}, Deps{Auth: fx.eng, Admin: svc, Audit: fx.audit, Now: clock,
+		Roles: Roles{AdminGroups: []string{"vpn-admins"}}}, slog.New(slog.DiscardHandler))
 	return fx
 }
 
@@ -219,5 +224,20 @@ func TestSignInFailures(t *testing.T) {
 	fx.h.ServeHTTP(rec, r)
 	if rec.Code != http.StatusForbidden || len(fx.eng.reqs) != before {
 		t.Errorf("cross-site sign-in: %d, engine asked %d times", rec.Code, len(fx.eng.reqs)-before)
+	}
+}
+
+// A directory admin who signs in with a bypass code gets no console, but
+// keeps the admin role noted in the store, which keeps the help desk off
+// their account.
+func TestBypassSignInKeepsTheNotedRole(t *testing.T) {
+	fx := newSiteFixture(t)
+	c := sessionOf(t, fx.do("POST", "/signin", url.Values{"user": {"dora"}, "password": {"pw"}, "code": {"8765 4321"}}))
+	if w := fx.do("GET", "/console", nil, c); w.Code != http.StatusNotFound {
+		t.Errorf("console after a bypass sign-in: %d, want 404", w.Code)
+	}
+	u, err := fx.st.GetUser(context.Background(), "dora")
+	if err != nil || len(u.Roles) != 1 || u.Roles[0] != "admin" {
+		t.Fatalf("dora's noted roles %v, %v: want [admin]", u.Roles, err)
 	}
 }

@@ -421,8 +421,9 @@ func firstStartSettings(ctx context.Context, st store.Store, cfg *config.Config,
 		if !s.UpdatedAt.IsZero() {
 			return nil
 		}
-		if configured {
+		if configured && s.Enforcement.Mode != "" {
 			s.Enforcement.Mode = "" // the configuration's mode holds
+			s.UpdatedBy = "first start (the configuration names a mode)"
 		}
 		kept = s.Enforcement.Mode != ""
 		s.UpdatedAt = time.Now().UTC()

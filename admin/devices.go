@@ -176,16 +176,24 @@ func (s *Service) ResetEnrollment(ctx context.Context, user string) (int, error)
 		return 0, err
 	}
 	removed := 0
+	var failed error
 	for _, e := range es {
 		switch err := s.st.DeleteEnrollment(ctx, n, e.ID); {
 		case err == nil:
 			removed++
 		case !errors.Is(err, store.ErrNotFound):
-			return removed, err
+			failed = err
+		}
+		if failed != nil {
+			break
 		}
 	}
-	s.audit(ctx, fmt.Sprintf("user.reset_enrollment devices=%d", removed), n)
-	return removed, nil
+	if removed > 0 || failed == nil {
+		// Audited (and sessions ended) for what was removed, even when a
+		// later removal failed.
+		s.audit(ctx, fmt.Sprintf("user.reset_enrollment devices=%d", removed), n)
+	}
+	return removed, failed
 }
 
 // IssueBypass makes a bypass code for a user who lost their device: usable
@@ -219,6 +227,10 @@ func (s *Service) NewBackupCodes(ctx context.Context, user string) ([]string, er
 	if err != nil {
 		return nil, err
 	}
+	// One replacement at a time (one server owns the database): two at
+	// once would each keep their own set.
+	s.backupMu.Lock()
+	defer s.backupMu.Unlock()
 	e, codes, err := backup.Generate(n, backup.Options{Now: s.opt.Now})
 	if err != nil {
 		return nil, err

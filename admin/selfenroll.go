@@ -26,6 +26,10 @@ type TOTPOffer struct {
 // meanwhile. The site ends the session.
 var ErrAccountChanged = errors.New("the account changed since sign-in")
 
+// ErrBadProof refuses a confirmation whose proof (a current code of
+// another device, or a backup code) was missing or wrong.
+var ErrBadProof = errors.New("a current code from another device or a backup code is required")
+
 // BeginTOTP makes a new authenticator-app secret for the user themself to
 // scan. Nothing is stored: ConfirmTOTP stores it once the app proves it
 // holds the secret.
@@ -42,14 +46,26 @@ func (s *Service) BeginTOTP(ctx context.Context, user, label string) (TOTPOffer,
 	return TOTPOffer{User: n, Secret: p.Secret, URI: p.URI, Enrollment: p.Enrollment}, nil
 }
 
+// ConfirmOptions say what a confirmation needs besides the new app's code.
+type ConfirmOptions struct {
+	// First stores the device only while the user has none (a session
+	// signed in on the password alone).
+	First bool
+	// NeedProof asks for Proof, a current code of another device or a
+	// backup code (a session signed in a while ago); it is checked, and
+	// used up, only once the new app's code is right.
+	NeedProof bool
+	Proof     string
+}
+
 // ConfirmTOTP stores an offered secret when code is its current code, with
 // that code's time step already used, so the code typed to confirm cannot
-// log in afterwards. With first set (a session signed in on the password
+// log in afterwards. With o.First (a session signed in on the password
 // alone, with no device) the device is stored only while the user has none,
 // checked and written in one transaction. Otherwise the user must still
 // have an enabled device: a session granted for a device the help desk has
 // since disabled adds nothing. A wrong code is factors.ErrInvalidCode.
-func (s *Service) ConfirmTOTP(ctx context.Context, offer TOTPOffer, code string, first bool) (string, error) {
+func (s *Service) ConfirmTOTP(ctx context.Context, offer TOTPOffer, code string, o ConfirmOptions) (string, error) {
 	n, _, err := s.user(ctx, offer.User, needSelf)
 	if err != nil {
 		return "", err
@@ -65,11 +81,26 @@ func (s *Service) ConfirmTOTP(ctx context.Context, offer TOTPOffer, code string,
 	case !ok:
 		return "", factors.ErrInvalidCode
 	}
-	if err := s.stillEntitled(ctx, n, first); err != nil {
+	if err := s.stillEntitled(ctx, n, o.First); err != nil {
 		return "", err
 	}
+	if o.NeedProof {
+		// Only now, with the new app's code found right: a mistyped one
+		// must not burn the proof (often one of ten backup codes).
+		switch err := s.ProveFactor(ctx, n, o.Proof, ""); {
+		case errors.Is(err, factors.ErrInvalidCode):
+			return "", ErrBadProof
+		case err != nil:
+			return "", err
+		}
+	}
 	e.Counter, e.LastUsedAt = step, s.opt.Now()
-	if first {
+	if o.First {
+		// Spent bypass codes do not make a user enrolled (the engine
+		// ignores them); they go, so the first device can be stored.
+		if err := s.dropSpentBypass(ctx, n); err != nil {
+			return "", err
+		}
 		err = s.st.AddFirstEnrollment(ctx, e)
 		if errors.Is(err, store.ErrExists) {
 			return "", fmt.Errorf("%w: a device was enrolled meanwhile", ErrAccountChanged)
@@ -111,4 +142,22 @@ func (s *Service) stillEntitled(ctx context.Context, n string, first bool) error
 		}
 	}
 	return fmt.Errorf("%w: no enabled device", ErrAccountChanged)
+}
+
+// dropSpentBypass deletes the user's bypass codes that expired or were used
+// up: they can never log in again (their issue and uses stay audited).
+func (s *Service) dropSpentBypass(ctx context.Context, n string) error {
+	es, err := s.st.Enrollments(ctx, n)
+	if err != nil {
+		return err
+	}
+	now := s.opt.Now()
+	for _, e := range es {
+		if e.Kind == bypass.Kind && (!now.Before(e.ExpiresAt) || bypass.UsesLeft(e) == 0) {
+			if err := s.st.DeleteEnrollment(ctx, n, e.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
 }

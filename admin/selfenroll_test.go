@@ -30,17 +30,17 @@ func TestSelfEnrollTOTP(t *testing.T) {
 	if n := len(c.devices(t, "alice")); n != 1 {
 		t.Fatalf("%d devices after BeginTOTP, want the 1 from before", n)
 	}
-	if _, err := c.svc.ConfirmTOTP(asBob, offer, c.code(t, offer.Secret, 0), false); !errors.Is(err, ErrForbidden) {
+	if _, err := c.svc.ConfirmTOTP(asBob, offer, c.code(t, offer.Secret, 0), ConfirmOptions{}); !errors.Is(err, ErrForbidden) {
 		t.Errorf("bob confirming alice's offer: %v", err)
 	}
-	if _, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, -5), false); !errors.Is(err, factors.ErrInvalidCode) {
+	if _, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, -5), ConfirmOptions{}); !errors.Is(err, factors.ErrInvalidCode) {
 		t.Errorf("an old code: %v", err)
 	}
 	// A first-device confirmation refuses beside alice's existing device.
-	if _, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, 0), true); !errors.Is(err, ErrAccountChanged) {
+	if _, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, 0), ConfirmOptions{First: true}); !errors.Is(err, ErrAccountChanged) {
 		t.Errorf("first device beside another: %v", err)
 	}
-	id, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, 0), false)
+	id, err := c.svc.ConfirmTOTP(asAlice, offer, c.code(t, offer.Secret, 0), ConfirmOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ func TestSelfEnrollTOTP(t *testing.T) {
 		}
 	}
 	offer2, _ := c.svc.BeginTOTP(asAlice, "alice", "new phone")
-	if _, err := c.svc.ConfirmTOTP(asAlice, offer2, c.code(t, offer2.Secret, 0), false); !errors.Is(err, ErrAccountChanged) {
+	if _, err := c.svc.ConfirmTOTP(asAlice, offer2, c.code(t, offer2.Secret, 0), ConfirmOptions{}); !errors.Is(err, ErrAccountChanged) {
 		t.Errorf("no enabled device: %v", err)
 	}
 	// ...unless it signed in with a bypass code that has not expired.
 	if _, err := c.svc.IssueBypass(asAdmin, BypassRequest{User: "alice", TTL: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.svc.ConfirmTOTP(asAlice, offer2, c.code(t, offer2.Secret, 0), false); err != nil {
+	if _, err := c.svc.ConfirmTOTP(asAlice, offer2, c.code(t, offer2.Secret, 0), ConfirmOptions{}); err != nil {
 		t.Errorf("with a live bypass code: %v", err)
 	}
 	// A disabled account adds nothing.
@@ -73,18 +73,26 @@ func TestSelfEnrollTOTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	offer3, _ := c.svc.BeginTOTP(asAlice, "alice", "x")
-	if _, err := c.svc.ConfirmTOTP(asAlice, offer3, c.code(t, offer3.Secret, 0), false); !errors.Is(err, ErrAccountChanged) {
+	if _, err := c.svc.ConfirmTOTP(asAlice, offer3, c.code(t, offer3.Secret, 0), ConfirmOptions{}); !errors.Is(err, ErrAccountChanged) {
 		t.Errorf("disabled account: %v", err)
 	}
-	// bob's first device.
+	// bob's first device, beside a bypass code that expired unused: the
+	// spent code does not make him enrolled, and goes.
+	if _, err := c.svc.IssueBypass(asAdmin, BypassRequest{User: "bob", TTL: time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	c.clk.Add(2 * time.Minute)
 	offer4, _ := c.svc.BeginTOTP(asBob, "bob", "phone")
-	if _, err := c.svc.ConfirmTOTP(asBob, offer4, c.code(t, offer4.Secret, 0), true); err != nil {
+	if _, err := c.svc.ConfirmTOTP(asBob, offer4, c.code(t, offer4.Secret, 0), ConfirmOptions{First: true}); err != nil {
 		t.Errorf("bob's first device: %v", err)
+	}
+	if ds := c.devices(t, "bob"); len(ds) != 1 || ds[0].Kind != "totp" {
+		t.Errorf("bob's devices: %+v", ds)
 	}
 	// An offer made for someone else is refused even by its holder's name.
 	forged := offer4
 	forged.User = "alice"
-	if _, err := c.svc.ConfirmTOTP(asAlice, forged, c.code(t, offer4.Secret, 1), false); !errors.Is(err, ErrInvalid) {
+	if _, err := c.svc.ConfirmTOTP(asAlice, forged, c.code(t, offer4.Secret, 1), ConfirmOptions{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an offer re-addressed to alice: %v", err)
 	}
 }

@@ -142,6 +142,8 @@ type Service struct {
 	opt     Options
 	hooksMu sync.Mutex
 	hooks   []func(user string, bySelf bool)
+	// backupMu serialises backup-code replacements.
+	backupMu sync.Mutex
 }
 
 var _ API = (*Service)(nil)

@@ -163,3 +163,23 @@ func TestAllows(t *testing.T) {
 		t.Error("no settings allow every kind")
 	}
 }
+
+// A user whose only enrollments are spent bypass codes has no device: under
+// "optional" they get in on the password (and may enroll), rather than being
+// locked out by a code that can never work again.
+func TestSpentBypassIsNoDevice(t *testing.T) {
+	fx := newFixture(t, Policy{MFA: ModeOptional})
+	fx.store.enrolled["nofactor"] = []store.Enrollment{
+		{ID: "b1", User: "nofactor", Kind: KindBypass, MaxUses: 1, Counter: 1, ExpiresAt: fx.now.Add(time.Hour)},
+		{ID: "b2", User: "nofactor", Kind: KindBypass, MaxUses: 3, ExpiresAt: fx.now.Add(-time.Second)},
+	}
+	if d := fx.decide("nofactor", "pw"); d.Outcome != Accept || d.Reason != ReasonNoFactorAllowed {
+		t.Fatalf("spent bypass codes only: %v/%s", d.Outcome, d.Reason)
+	}
+	// A live one still counts: the user must use it.
+	fx.store.enrolled["nofactor"] = append(fx.store.enrolled["nofactor"],
+		store.Enrollment{ID: "b3", User: "nofactor", Kind: KindBypass, MaxUses: 1, ExpiresAt: fx.now.Add(time.Hour)})
+	if d := fx.decide("nofactor", "pw"); d.Outcome != Reject {
+		t.Fatalf("a live bypass code: %v/%s", d.Outcome, d.Reason)
+	}
+}

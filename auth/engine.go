@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -305,6 +306,12 @@ func (e *Engine) overBudget(l store.Lockout, now time.Time, inProgress int) bool
 
 func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState, mode Mode, enf *Enforcement) Decision {
 	all := st.Enrollments
+	if len(all) > 0 && !slices.ContainsFunc(all, func(en store.Enrollment) bool { return !spentBypass(en, e.now()) }) {
+		// Only bypass codes that expired or were used up: they can never
+		// log in again, so the user is one with no device (and may enroll
+		// one), not one locked out by a spent code.
+		all = nil
+	}
 	if len(all) == 0 {
 		switch {
 		case mode == ModeOptional:
@@ -392,4 +399,10 @@ func (e *Engine) fail(ctx context.Context, d Decision, reason Reason) Decision {
 func internal(d Decision, err error) Decision {
 	d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonInternalError, MsgInternal, err
 	return d
+}
+
+// spentBypass reports whether en is a bypass code that can never log in
+// again: expired, or every use made.
+func spentBypass(en store.Enrollment, now time.Time) bool {
+	return en.Kind == KindBypass && (!now.Before(en.ExpiresAt) || en.MaxUses <= 0 || en.Counter >= uint64(en.MaxUses))
 }

@@ -54,6 +54,9 @@ type meView struct {
 	Logins  []loginView
 	Done    string
 	Message string
+	// NeedProof asks for a current code before new backup codes: the
+	// session signed in a while ago.
+	NeedProof bool
 }
 
 // accountDone are the confirmations a redirect may ask for (?done=key):
@@ -64,6 +67,7 @@ var accountDone = map[string]string{
 	"removed":   "The device was removed.",
 	"reported":  "Thank you: the administrators were told. If you did not sign in, change your password now.",
 	"enrolled":  "Your new device is ready.",
+	"proof":     "No new backup codes: enter a current code from your device (or one of your backup codes) to make them.",
 }
 
 func kindName(k string) string {
@@ -91,7 +95,8 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")]}
+	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")],
+		NeedProof: p.needProof(s)}
 	if v.Enroll {
 		p.meDevicesOnly(w, r, s, v)
 		return
@@ -287,10 +292,7 @@ func (p *pages) removeDevice(w http.ResponseWriter, r *http.Request) {
 		p.serviceError(w, r, "removing a device", err)
 		return
 	}
-	// Any other session may have been signed in with the removed device.
-	if key, _, ok := p.sessions.getKey(r); ok {
-		p.sessions.endUser(s.user, key)
-	}
+	p.endOtherSessions(r, s) // any may have been signed in with the removed device
 	http.Redirect(w, r, "/me?done=removed", http.StatusSeeOther)
 }
 
@@ -316,11 +318,33 @@ func (p *pages) newBackupCodes(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !form(w, r) {
+		return
+	}
+	if p.needProof(s) {
+		// From a session signed in a while ago, as for a new device: the
+		// codes are a second factor, and a left-open browser must not
+		// mint them.
+		if !p.allowGuess(r) {
+			http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
+			return
+		}
+		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
+		case errors.Is(err, factors.ErrInvalidCode):
+			p.record(r, s.user, "backup.generate refused: no valid code")
+			http.Redirect(w, r, "/me?done=proof", http.StatusSeeOther)
+			return
+		case err != nil:
+			p.serviceError(w, r, "checking a code", err)
+			return
+		}
+	}
 	codes, err := p.deps.Admin.NewBackupCodes(as(r, s), s.user)
 	if err != nil {
 		p.serviceError(w, r, "making backup codes", err)
 		return
 	}
+	p.endOtherSessions(r, s) // some may have signed in with a code of the old set
 	v := backupView{Nav: nav(s, "me")}
 	for _, c := range codes {
 		v.Codes = append(v.Codes, backup.FormatCode(c))
@@ -350,4 +374,13 @@ func (p *pages) reportLogin(w http.ResponseWriter, r *http.Request) {
 func (p *pages) allowGuess(r *http.Request) bool {
 	src, _ := netip.ParseAddrPort(r.RemoteAddr)
 	return p.limit.allow(src.Addr())
+}
+
+// endOtherSessions ends the user's sessions but the request's own: after a
+// change of theirs that takes something away (a device, a set of backup
+// codes), a session signed in with it must not go on.
+func (p *pages) endOtherSessions(r *http.Request, s session) {
+	if key, _, ok := p.sessions.getKey(r); ok {
+		p.sessions.endUser(s.user, key)
+	}
 }

@@ -202,8 +202,17 @@ func TestSecondDeviceNeedsFreshProof(t *testing.T) {
 	if w := fx.do("POST", "/enroll", url.Values{"code": {code}}, c); w.Code != http.StatusForbidden {
 		t.Fatalf("second device without proof: %d", w.Code)
 	}
-	if w := fx.do("POST", "/enroll", url.Values{"code": {code}, "proof": {fx.code(secret)}}, c); w.Code != http.StatusSeeOther {
+	// A mistyped code for the new app does not use up the proof.
+	proof := fx.code(secret)
+	if w := fx.do("POST", "/enroll", url.Values{"code": {"000000"}, "proof": {proof}}, c); w.Code != http.StatusBadRequest {
+		t.Fatalf("wrong new code with a proof: %d", w.Code)
+	}
+	if w := fx.do("POST", "/enroll", url.Values{"code": {code}, "proof": {proof}}, c); w.Code != http.StatusSeeOther {
 		t.Fatalf("second device with proof: %d %s", w.Code, w.Body)
+	}
+	// The proof was used: it cannot log in afterwards.
+	if d := fx.radius("alice", proof); d.Outcome != auth.Reject {
+		t.Errorf("the proof code logged in after: %v/%s", d.Outcome, d.Reason)
 	}
 	if devs, _ := fx.st.Enrollments(context.Background(), "alice"); len(devs) != 2 {
 		t.Errorf("%d devices, want 2", len(devs))
@@ -255,5 +264,39 @@ func TestAccountRoutesNeedASession(t *testing.T) {
 	}
 	if w := fx.do("GET", "/me/devices/x/remove", nil); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/signin" {
 		t.Errorf("GET remove without a session: %d", w.Code)
+	}
+}
+
+// A session signed in a while ago makes backup codes only with a fresh
+// code (a left-open browser must not mint a second factor), on the page
+// and through the API; new codes end the user's other sessions.
+func TestBackupCodesFromAnOldSessionNeedProof(t *testing.T) {
+	fx := newRealSite(t)
+	fx.addUser("alice")
+	_, secret := fx.addTOTP("alice")
+	c := fx.signInTOTP("alice", secret)
+	other := fx.signInTOTP("alice", secret)
+	fx.mu.Lock()
+	fx.now = fx.now.Add(recentProof + time.Minute)
+	fx.mu.Unlock()
+	if page := fx.do("GET", "/me", nil, c).Body.String(); !strings.Contains(page, `name="proof"`) {
+		t.Fatalf("the account page of an old session asks no proof")
+	}
+	w := fx.do("POST", "/me/backup-codes", url.Values{}, c)
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/me?done=proof" {
+		t.Fatalf("backup codes without proof: %d %q", w.Code, w.Header().Get("Location"))
+	}
+	if devs, _ := fx.st.Enrollments(context.Background(), "alice"); len(devs) != 1 {
+		t.Fatalf("codes made without proof: %d devices", len(devs))
+	}
+	if w := fx.api("POST", "/api/v1/users/alice/backup-codes", nil, c); w.Code != http.StatusForbidden {
+		t.Fatalf("API backup codes without proof: %d %s", w.Code, w.Body)
+	}
+	w = fx.do("POST", "/me/backup-codes", url.Values{"proof": {fx.code(secret)}}, c)
+	if w.Code != http.StatusOK || len(backupCodeRe.FindAllString(w.Body.String(), -1)) != 10 {
+		t.Fatalf("backup codes with proof: %d", w.Code)
+	}
+	if w := fx.do("GET", "/me", nil, other); w.Code != http.StatusSeeOther {
+		t.Errorf("another session survived new backup codes: %d", w.Code)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 
 	"radiusmfa/admin"
 	"radiusmfa/factors"
@@ -131,10 +132,10 @@ func (p *pages) apiDeleteDevice(w http.ResponseWriter, r *http.Request, s sessio
 	if err := svc.RemoveDevice(ctx, name, id); err != nil {
 		return nil, err
 	}
-	if key, _, ok := p.sessions.getKey(r); ok && name == s.user {
+	if !principal(s).Staff() || strings.EqualFold(name, s.user) {
 		// As on the account page: other sessions may have been signed
 		// in with the removed device.
-		p.sessions.endUser(s.user, key)
+		p.endOtherSessions(r, s)
 	}
 	return nil, nil
 }
@@ -145,16 +146,39 @@ func apiSource(r *http.Request) netip.Addr {
 	return ap.Addr()
 }
 
+// apiBackupCodes makes a new set of backup codes. From a session signed
+// in more than 5 minutes ago it asks, as the account page does, for a
+// current code of a device (or a backup code of the old set) in "code".
 func (p *pages) apiBackupCodes(w http.ResponseWriter, r *http.Request, s session) (any, error) {
-	if err := readJSON(w, r, &struct{}{}, true); err != nil {
+	var b struct {
+		Code string `json:"code"`
+	}
+	if err := readJSON(w, r, &b, true); err != nil {
 		return nil, err
 	}
-	codes, err := p.deps.Admin.NewBackupCodes(as(r, s), r.PathValue("name"))
+	ctx := as(r, s)
+	if p.needProof(s) {
+		if !p.limit.allow(apiSource(r)) {
+			return nil, &apiError{http.StatusTooManyRequests, apiCodeRateLimited, "too many attempts from your address: wait a minute"}
+		}
+		switch err := p.deps.Admin.ProveFactor(ctx, r.PathValue("name"), proofCode(b.Code), ""); {
+		case errors.Is(err, factors.ErrInvalidCode):
+			return nil, &apiError{http.StatusForbidden, apiCodeForbidden, apiMsgNeedProofFresh}
+		case err != nil:
+			return nil, err
+		}
+	}
+	codes, err := p.deps.Admin.NewBackupCodes(ctx, r.PathValue("name"))
 	if err != nil {
 		return nil, err
 	}
+	p.endOtherSessions(r, s) // some may have signed in with a code of the old set
 	return map[string][]string{"codes": codes}, nil
 }
+
+// apiMsgNeedProofFresh refuses new backup codes from a session signed in a
+// while ago without a fresh code.
+const apiMsgNeedProofFresh = "this session signed in more than 5 minutes ago: send a current code of a device, or a backup code, in \"code\""
 
 func (p *pages) apiLogins(_ http.ResponseWriter, r *http.Request, s session) (any, error) {
 	q, err := apiQuery(r, "limit")

@@ -103,29 +103,26 @@ func (p *pages) enrollConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := strings.TrimSpace(r.PostForm.Get("code"))
-	if p.needProof(s) {
-		// A second device from a session signed in a while ago: the
-		// session alone (a browser left open) must not add one.
-		if !p.allowGuess(r) {
-			http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
-			return
-		}
-		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
-		case errors.Is(err, factors.ErrInvalidCode):
-			p.record(r, s.user, "totp.enroll refused: no valid code from an existing device")
-			p.enrollAgain(w, pend, http.StatusForbidden, "Enter a current code from one of your existing devices, or a backup code, to add another.", true)
-			return
-		case err != nil:
-			p.serviceError(w, r, "checking a code", err)
-			return
-		}
+	// A second device from a session signed in a while ago needs a fresh
+	// code of an existing device too: the session alone (a browser left
+	// open) must not add one.
+	needProof := p.needProof(s)
+	if needProof && !p.allowGuess(r) {
+		http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
+		return
 	}
 	if !p.sessions.takePending(key, pend) {
 		http.Redirect(w, r, "/me", http.StatusSeeOther) // confirmed by another request
 		return
 	}
-	_, err := p.deps.Admin.ConfirmTOTP(as(r, s), pend.offer, code, s.scope == ScopeEnroll)
+	_, err := p.deps.Admin.ConfirmTOTP(as(r, s), pend.offer, code, admin.ConfirmOptions{First: s.scope == ScopeEnroll,
+		NeedProof: needProof, Proof: proofCode(r.PostForm.Get("proof"))})
 	switch {
+	case errors.Is(err, admin.ErrBadProof):
+		p.sessions.restorePending(key, pend)
+		p.record(r, s.user, "totp.enroll refused: no valid code from an existing device")
+		p.enrollAgain(w, pend, http.StatusForbidden, "Enter a current code from one of your existing devices, or a backup code, to add another.", true)
+		return
 	case errors.Is(err, factors.ErrInvalidCode):
 		p.sessions.restorePending(key, pend)
 		if p.sessions.wrongCode(key, pend) {

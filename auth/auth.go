@@ -23,8 +23,12 @@ type Request struct {
 	NASIPAddress     string
 	CallingStationID string
 	// Interactive marks a sign-in on the enrollment site: a user with a
-	// device must use it there even where MFA is off.
+	// device must use it there even where MFA is off, and the site's form
+	// has its own code field, so it is never sent an Access-Challenge.
 	Interactive bool
+	// State is the State attribute of an answer to an Access-Challenge
+	// (RFC 2865 §4.4); Password then holds the answer.
+	State []byte
 }
 
 // Outcome is what the transport must do.
@@ -90,6 +94,12 @@ const (
 	// Enforcement.
 	ReasonMFAOff          Reason = "mfa_off"          // accepted on the password: MFA is off for this login
 	ReasonEnrollmentGrace Reason = "enrollment_grace" // no device, accepted before the enrollment deadline
+
+	// Access-Challenge.
+	ReasonChallengeSent    Reason = "challenge_sent"    // right password, no code: asked for one
+	ReasonBadState         Reason = "bad_state"         // an answer with a State we never sent, or sent to another user, client or address
+	ReasonChallengeExpired Reason = "challenge_expired" // an answer after the State's lifetime
+	ReasonBadChoice        Reason = "bad_choice"        // a menu answer that names no method
 )
 
 // Public messages for the directory's explained denials. Each follows a

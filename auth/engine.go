@@ -40,6 +40,14 @@ type Policy struct {
 	// engine keeps in the store ("ldap"); "" when the users live in the
 	// store (the built-in directory).
 	Directory string
+	// Challenge is how a login with a right password and no appended code
+	// goes on, for clients without one of their own in ClientChallenge
+	// (keyed by client name); the zero value is ChallengeAppendOnly.
+	Challenge       ChallengeMode
+	ClientChallenge map[string]ChallengeMode
+	// ChallengeTTL bounds how long an Access-Challenge's State may be
+	// answered (default 60 s).
+	ChallengeTTL time.Duration
 }
 
 // Public messages. Every credential failure shares one message, so a reply
@@ -54,14 +62,15 @@ const (
 
 // Engine decides one login attempt at a time; it is safe for concurrent use.
 type Engine struct {
-	primary Authenticator
-	store   EngineStore
-	factors map[string]factors.Factor
-	policy  Policy
-	now     func() time.Time
-	failMsg string
-	active  attempts
-	enforce atomic.Pointer[Enforcement]
+	primary    Authenticator
+	store      EngineStore
+	factors    map[string]factors.Factor
+	policy     Policy
+	now        func() time.Time
+	failMsg    string
+	active     attempts
+	enforce    atomic.Pointer[Enforcement]
+	challenges *challenges
 }
 
 // SetEnforcement installs the run-time enforcement settings (nil: none);
@@ -85,12 +94,15 @@ func NewEngine(primary Authenticator, s EngineStore, fs []factors.Factor, p Poli
 	if p.MFA == "" {
 		p.MFA = ModeRequired
 	}
+	if p.ChallengeTTL <= 0 {
+		p.ChallengeTTL = DefaultChallengeTTL
+	}
 	m := make(map[string]factors.Factor, len(fs))
 	for _, f := range fs {
 		m[f.Kind()] = f
 	}
 	return &Engine{primary: primary, store: s, factors: m, policy: p, now: now,
-		failMsg: failMessage(p.Delimiter)}
+		failMsg: failMessage(p.Delimiter), challenges: newChallenges()}
 }
 
 func failMessage(delim string) string {
@@ -112,6 +124,9 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		if name, ok = NormalizeUserName(nn.NormalizeName(name)); !ok {
 			return Decision{Outcome: Reject, Reason: ReasonInvalidRequest, Message: MsgInvalid}
 		}
+	}
+	if len(r.State) > 0 {
+		return e.continueChallenge(ctx, r, name)
 	}
 	password, code := SplitPasscode(r.Password, e.policy.Delimiter)
 	d := Decision{User: name}
@@ -221,7 +236,8 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	if mode == ModeOff {
 		d = e.accept(ctx, d, "", reason, st.LockoutFound)
 	} else {
-		d = e.secondFactor(ctx, d, code, st, mode, enf)
+		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes}
+		d = e.secondFactor(ctx, d, code, st, mode, enf, ch)
 	}
 	if d.Outcome == Accept {
 		d.Attributes = res.Attributes
@@ -304,7 +320,7 @@ func (e *Engine) overBudget(l store.Lockout, now time.Time, inProgress int) bool
 	return t > 0 && failures+inProgress > t
 }
 
-func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState, mode Mode, enf *Enforcement) Decision {
+func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st store.LoginState, mode Mode, enf *Enforcement, ch challengeStart) Decision {
 	all := st.Enrollments
 	if len(all) > 0 && !slices.ContainsFunc(all, func(en store.Enrollment) bool { return !spentBypass(en, e.now()) }) {
 		// Only bypass codes that expired or were used up: they can never
@@ -331,12 +347,7 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 	// A user with devices is enrolled even when none of them can be used
 	// now (all disabled, or of a kind this server does not run): never fall
 	// back to the password alone.
-	usable := all[:0:0]
-	for _, en := range all {
-		if _, known := e.factors[en.Kind]; known && !en.Disabled && enf.Allows(en.Kind) {
-			usable = append(usable, en)
-		}
-	}
+	usable := e.usable(all, enf)
 	if len(usable) == 0 {
 		// The generic failure, not a message of its own: this follows a
 		// correct password (after a stolen phone was disabled, say) and must
@@ -344,13 +355,33 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		return e.fail(ctx, d, ReasonNoUsableFactor)
 	}
 	if code == "" {
+		if ch.mode != ChallengeAppendOnly {
+			return e.startChallenge(d, ch, usable)
+		}
 		return e.fail(ctx, d, ReasonPasscodeRequired)
 	}
+	return e.verifyCode(ctx, d, code, usable, st.LockoutFound)
+}
+
+// usable keeps the enrollments a code may be checked against: of a kind
+// this server runs and the settings allow, and not disabled.
+func (e *Engine) usable(all []store.Enrollment, enf *Enforcement) []store.Enrollment {
+	usable := all[:0:0]
+	for _, en := range all {
+		if _, known := e.factors[en.Kind]; known && !en.Disabled && enf.Allows(en.Kind) {
+			usable = append(usable, en)
+		}
+	}
+	return usable
+}
+
+// verifyCode checks code against the usable enrollments, consuming it.
+func (e *Engine) verifyCode(ctx context.Context, d Decision, code string, usable []store.Enrollment, counted bool) Decision {
 	reason := ReasonBadPasscode
 	for _, en := range usable {
 		switch err := e.factors[en.Kind].Verify(ctx, en, code); {
 		case err == nil:
-			return e.accept(ctx, d, en.Kind, ReasonOK, st.LockoutFound)
+			return e.accept(ctx, d, en.Kind, ReasonOK, counted)
 		case errors.Is(err, factors.ErrReplayed):
 			reason = ReasonReplayedPasscode
 		case errors.Is(err, factors.ErrInvalidCode):

@@ -28,10 +28,11 @@ func Default() *Config {
 			UnknownClientLogInterval: time.Minute,
 		},
 		Auth: AuthConfig{
-			Directory:     "builtin",
-			Delimiter:     ",",
-			EnrollMessage: "Two-factor enrollment required: contact your administrator",
-			Lockout:       LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
+			Directory:        "builtin",
+			Delimiter:        ",",
+			EnrollMessage:    "Two-factor enrollment required: contact your administrator",
+			ChallengeTimeout: 60 * time.Second,
+			Lockout:          LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{
@@ -114,6 +115,10 @@ func (c *Config) resolve() []error {
 			cl.RequireMessageAuthenticator = defaultClientMA
 		}
 		cl.RequireMessageAuthenticator = strings.ToLower(cl.RequireMessageAuthenticator)
+		if cl.Challenge == "" {
+			cl.Challenge = "auto"
+		}
+		cl.Challenge = strings.ToLower(cl.Challenge)
 		if cl.Secret != "" && cl.SecretFile != "" {
 			p.addf(clientKey(i, cl.Name, ""), "set secret or secret_file, not both")
 		}

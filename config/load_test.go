@@ -82,14 +82,15 @@ func TestLoadDefaults(t *testing.T) {
 			UnknownClientLogInterval: time.Minute,
 			Clients: []ClientConfig{{
 				Name: "localhost", Networks: []string{"127.0.0.1/32"},
-				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "true",
+				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "true", Challenge: "auto",
 			}},
 		},
 		Auth: AuthConfig{
-			Directory:     "builtin",
-			Delimiter:     ",",
-			EnrollMessage: "Two-factor enrollment required: contact your administrator",
-			Lockout:       LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
+			Directory:        "builtin",
+			Delimiter:        ",",
+			EnrollMessage:    "Two-factor enrollment required: contact your administrator",
+			ChallengeTimeout: time.Minute,
+			Lockout:          LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
 		LocalDir: LocalDirConfig{

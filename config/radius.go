@@ -82,6 +82,9 @@ func (c *Config) validateClients(p *problems) {
 
 		c.validateSecret(p, i)
 		p.oneOf(clientKey(i, cl.Name, "require_message_authenticator"), cl.RequireMessageAuthenticator, messageAuthModes)
+		if cl.Challenge != "" { // "" is auto (a config built in code)
+			p.oneOf(clientKey(i, cl.Name, "challenge"), cl.Challenge, challengeModes)
+		}
 	}
 }
 

@@ -58,6 +58,11 @@ type ClientConfig struct {
 	RequireMessageAuthenticator string `mapstructure:"require_message_authenticator"`
 	// Policy names an entry of policies to use instead of the global policy.
 	Policy string `mapstructure:"policy"`
+	// Challenge is what a right password with no appended code gets:
+	// "auto" (default: an Access-Challenge asking for the code),
+	// "challenge" (a menu of the user's methods) or "append-only" (no
+	// challenge: the login fails; the code must be appended).
+	Challenge string `mapstructure:"challenge"`
 }
 
 type AuthConfig struct {
@@ -71,9 +76,12 @@ type AuthConfig struct {
 	Enforcement string `mapstructure:"enforcement"`
 	// EnrollmentRequired is the older spelling: "reject" is enforcement
 	// "required", "allow" is "optional". Deprecated.
-	EnrollmentRequired string        `mapstructure:"enrollment_required"`
-	EnrollMessage      string        `mapstructure:"enroll_message"` // Reply-Message for a user with no factor
-	Lockout            LockoutConfig `mapstructure:"lockout"`
+	EnrollmentRequired string `mapstructure:"enrollment_required"`
+	EnrollMessage      string `mapstructure:"enroll_message"` // Reply-Message for a user with no factor
+	// ChallengeTimeout is how long an Access-Challenge may be answered
+	// (default 60s; 5s to 10m).
+	ChallengeTimeout time.Duration `mapstructure:"challenge_timeout"`
+	Lockout          LockoutConfig `mapstructure:"lockout"`
 }
 
 type LockoutConfig struct {

@@ -17,6 +17,7 @@ var (
 	logFormats         = []string{"text", "json"}
 	enrollmentPolicies = []string{"reject", "allow"}
 	enforcementModes   = []string{"off", "optional", "required"}
+	challengeModes     = []string{"auto", "challenge", "append-only"}
 	totpAlgorithms     = []string{"SHA1", "SHA256", "SHA512"}
 	messageAuthModes   = []string{"true", "auto", "false"}
 )
@@ -90,6 +91,9 @@ func (c *Config) validateAuth(p *problems) {
 		p.oneOf("auth.enforcement", a.Enforcement, enforcementModes)
 	}
 	p.replyText("auth.enroll_message", a.EnrollMessage, maxEnrollMessage)
+	if a.ChallengeTimeout < 5*time.Second || a.ChallengeTimeout > 10*time.Minute {
+		p.addf("auth.challenge_timeout", "must be from 5s to 10m, got %s", a.ChallengeTimeout)
+	}
 	p.nonNegative("auth.lockout.threshold", a.Lockout.Threshold)
 	if a.Lockout.Duration < 0 {
 		p.addf("auth.lockout.duration", "must not be negative, got %s", a.Lockout.Duration)

@@ -21,6 +21,7 @@ const (
 	invalidDuplicateUserPassword invalidCause = "duplicate_user_password"
 	invalidUserPasswordLength    invalidCause = "user_password_length"
 	invalidUserPasswordNUL       invalidCause = "user_password_nul"
+	invalidDuplicateState        invalidCause = "duplicate_state"
 )
 
 // nasAttributes is what a request says about its NAS and caller, for the
@@ -72,14 +73,16 @@ func decodeAccessRequest(pkt *radius.Packet, r *request) (auth.Request, invalidC
 	nas := decodeNAS(pkt.Attributes)
 	req := auth.Request{Client: r.client.name, Source: r.source(),
 		NASIdentifier: nas.identifier, NASIPAddress: nas.ipAddress, CallingStationID: nas.callingStationID}
-	var user, password radius.Attribute
-	var users, passwords int // a zero-length value may parse as nil
+	var user, password, state radius.Attribute
+	var users, passwords, states int // a zero-length value may parse as nil
 	for _, a := range pkt.Attributes {
 		switch a.Type {
 		case rfc2865.UserName_Type:
 			user, users = a.Attribute, users+1
 		case rfc2865.UserPassword_Type:
 			password, passwords = a.Attribute, passwords+1
+		case rfc2865.State_Type:
+			state, states = a.Attribute, states+1
 		}
 	}
 	switch {
@@ -87,7 +90,12 @@ func decodeAccessRequest(pkt *radius.Packet, r *request) (auth.Request, invalidC
 		return req, invalidDuplicateUserName
 	case passwords > 1:
 		return req, invalidDuplicateUserPassword
+	case states > 1:
+		return req, invalidDuplicateState
 	}
+	// The answer to an Access-Challenge carries its State back (RFC 2865
+	// §4.4); copied, since the packet's buffer is reused.
+	req.State = append([]byte(nil), state...)
 	req.UserName = string(user)
 	switch {
 	case len(user) == 0:

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestRadclientGolden(t *testing.T) {
 	got.Source = netip.AddrPort{}
 	want := auth.Request{UserName: "radclient-user", Password: "golden-Passw0rd,123456", Client: "c",
 		NASIdentifier: "golden-nas", NASIPAddress: "192.0.2.10", CallingStationID: "203.0.113.44"}
-	if invalid != "" || got != want {
+	if invalid != "" || !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded %+v (invalid=%q)\nwant    %+v", got, invalid, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -45,7 +46,7 @@ func TestAccept(t *testing.T) {
 		t.Errorf("Source = %v", got.Source)
 	}
 	got.Source = netip.AddrPort{}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("request = %+v\nwant      %+v", got, want)
 	}
 	eventually(t, "audit record", func() bool { return len(ts.audit.records()) == 1 })

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 
@@ -84,13 +85,15 @@ func newEngine(cfg *config.Config, st store.Store, primary auth.Authenticator, d
 	}
 	return auth.NewEngine(primary, st, factorSet(cfg, st),
 		auth.Policy{
-			Delimiter:     cfg.Auth.Delimiter,
-			MFA:           auth.Mode(cfg.Auth.Mode()),
-			EnrollMessage: cfg.Auth.EnrollMessage,
-			Lockout:       store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
-			Groups:        global,
-			ClientGroups:  perClient,
-			Directory:     directory,
+			Delimiter:       cfg.Auth.Delimiter,
+			MFA:             auth.Mode(cfg.Auth.Mode()),
+			EnrollMessage:   cfg.Auth.EnrollMessage,
+			Lockout:         store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
+			Groups:          global,
+			ClientGroups:    perClient,
+			ChallengeTTL:    cfg.Auth.ChallengeTimeout,
+			ClientChallenge: clientChallenges(cfg),
+			Directory:       directory,
 		}, nil), nil
 }
 
@@ -158,4 +161,18 @@ func factorMap(fs []factors.Factor) map[string]factors.Factor {
 		m[f.Kind()] = f
 	}
 	return m
+}
+
+// clientChallenges is each client's challenge mode ("" in a configuration
+// built in code is auto). The site, which is no RADIUS client, gets none.
+func clientChallenges(cfg *config.Config) map[string]auth.ChallengeMode {
+	out := make(map[string]auth.ChallengeMode, len(cfg.Radius.Clients))
+	for _, cl := range cfg.Radius.Clients {
+		m, err := auth.ParseChallengeMode(cmp.Or(cl.Challenge, "auto"))
+		if err != nil {
+			m = auth.ChallengeAppendOnly // unreachable: config.Validate checked it
+		}
+		out[cl.Name] = m
+	}
+	return out
 }

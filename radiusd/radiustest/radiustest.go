@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -121,12 +122,20 @@ type Conn struct {
 }
 
 // Dial opens a client socket to addr ("127.0.0.1:1812").
-func Dial(addr string) (*Conn, error) {
+func Dial(addr string) (*Conn, error) { return DialFrom(netip.Addr{}, addr) }
+
+// DialFrom is Dial from the local address local (e.g. 127.0.0.2, to be
+// another RADIUS client on loopback); the zero Addr lets the system choose.
+func DialFrom(local netip.Addr, addr string) (*Conn, error) {
 	ua, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c, err := net.DialUDP("udp", nil, ua)
+	var la *net.UDPAddr
+	if local.IsValid() {
+		la = net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
+	}
+	c, err := net.DialUDP("udp", la, ua)
 	if err != nil {
 		return nil, err
 	}
@@ -164,13 +173,18 @@ func (c *Conn) Close() error { return c.c.Close() }
 // or fails VerifyResponse (VerifyResponseAuthenticator for the reply to an
 // Accounting-Request, which carries no Message-Authenticator).
 func Exchange(ctx context.Context, addr string, secret []byte, p *radius.Packet, withMA bool) (*radius.Packet, []byte, error) {
+	return ExchangeFrom(ctx, netip.Addr{}, addr, secret, p, withMA)
+}
+
+// ExchangeFrom is Exchange sent from the local address local.
+func ExchangeFrom(ctx context.Context, local netip.Addr, addr string, secret []byte, p *radius.Packet, withMA bool) (*radius.Packet, []byte, error) {
 	q := *p
 	q.Secret = secret
 	b, err := Encode(&q, withMA)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := Dial(addr)
+	c, err := DialFrom(local, addr)
 	if err != nil {
 		return nil, nil, err
 	}

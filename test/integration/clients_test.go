@@ -26,12 +26,14 @@ import (
 type radReply struct {
 	Code         string // "Access-Accept", "Access-Reject", "Accounting-Response"; "" for no reply
 	ReplyMessage string
+	State        string // an Access-Challenge's State, hex as radclient prints it ("0x…")
 	Output       string // radclient's whole output, for failure messages
 }
 
 var (
 	receivedRe = regexp.MustCompile(`Received ([A-Za-z-]+) Id \d+`)
 	replyMsgRe = regexp.MustCompile(`(?m)^\s*Reply-Message = "(.*)"\s*$`)
+	stateRe    = regexp.MustCompile(`(?m)^\s*State = (0x[0-9a-fA-F]+)\s*$`)
 	noReplyRe  = regexp.MustCompile(`(?i)no reply from server`)
 )
 
@@ -67,10 +69,14 @@ func radclient(t *testing.T, addr, attrs string, o radclientOpts) radReply {
 	if ctx.Err() != nil {
 		t.Fatalf("radclient hung:\n%s", r.Output)
 	}
-	if m := receivedRe.FindStringSubmatch(out.String()); m != nil {
-		r.Code = m[1]
-		if mm := replyMsgRe.FindStringSubmatch(out.String()); mm != nil {
+	if loc := receivedRe.FindStringSubmatchIndex(out.String()); loc != nil {
+		r.Code = out.String()[loc[2]:loc[3]]
+		received := out.String()[loc[0]:] // the reply's attributes, not the request's
+		if mm := replyMsgRe.FindStringSubmatch(received); mm != nil {
 			r.ReplyMessage = mm[1]
+		}
+		if mm := stateRe.FindStringSubmatch(received); mm != nil {
+			r.State = mm[1]
 		}
 		return r
 	}

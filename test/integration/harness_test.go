@@ -47,6 +47,12 @@ type serverOpts struct {
 	ClientPolicy string
 	// Web is YAML lines added to the web section (indented two spaces).
 	Web string
+	// Challenge is the client's challenge mode ("": the default, auto);
+	// MoreClients are YAML items added to radius.clients (indented four
+	// spaces); Auth is lines added to the auth section (two spaces).
+	Challenge   string
+	MoreClients string
+	Auth        string
 	// Enforcement is auth.enforcement (default "required", what most tests assume).
 	Enforcement string
 }
@@ -126,8 +132,13 @@ func (s *server) configYAML() string {
 	if o.ClientPolicy != "" {
 		fmt.Fprintf(&b, "      policy: %q\n", o.ClientPolicy)
 	}
+	if o.Challenge != "" {
+		fmt.Fprintf(&b, "      challenge: %q\n", o.Challenge)
+	}
+	b.WriteString(o.MoreClients)
 	b.WriteString("auth:\n  lockout:\n    threshold: 3\n    duration: 0s\n")
 	fmt.Fprintf(&b, "  enforcement: %q\n", or(o.Enforcement, "required"))
+	b.WriteString(o.Auth)
 	if o.Directory != "" {
 		fmt.Fprintf(&b, "  directory: %q\n", o.Directory)
 	}

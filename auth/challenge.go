@@ -55,6 +55,10 @@ const (
 // Public prompts of Access-Challenge Reply-Messages.
 const (
 	MsgEnterCode = "Enter the code from your authenticator app (or a backup code)"
+	MsgTooLong   = "The sign-in took too long: start again"
+	// MsgStartAgain answers a State that cannot be answered (unknown,
+	// spent, or sent to another user, client or address).
+	MsgStartAgain = "This sign-in cannot be continued: start again"
 )
 
 // challengeStep is what an answer to a State is expected to be.
@@ -74,6 +78,7 @@ type pendingChallenge struct {
 	client  string
 	source  netip.Addr
 	expires time.Time
+	ttl     time.Duration
 	step    challengeStep
 	attrs   []Attribute // granted by policy, for the Accept
 	groups  []string
@@ -109,7 +114,9 @@ func (cs *challenges) add(p *pendingChallenge, now time.Time) ([]byte, error) {
 	var oldestAt time.Time
 	n := 0
 	for k, c := range cs.m {
-		if !now.Before(c.expires) {
+		if now.Sub(c.expires) >= c.ttl {
+			// Kept one more lifetime past expiry, so a late answer is told
+			// it came too late rather than that its State is unknown.
 			delete(cs.m, k)
 			continue
 		}
@@ -167,7 +174,7 @@ func (e *Engine) challengeMode(r Request) ChallengeMode {
 func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.Enrollment) Decision {
 	name, _ := NormalizeUserName(ch.req.UserName)
 	p := &pendingChallenge{user: ch.user, asked: name, client: ch.req.Client, source: ch.req.Source.Addr().Unmap(),
-		expires: e.now().Add(e.policy.ChallengeTTL), step: stepPasscode, attrs: ch.attrs, groups: d.Groups}
+		expires: e.now().Add(e.policy.ChallengeTTL), ttl: e.policy.ChallengeTTL, step: stepPasscode, attrs: ch.attrs, groups: d.Groups}
 	msg := MsgEnterCode
 	if ch.mode == ChallengeMenu {
 		p.step = stepMenu
@@ -175,7 +182,9 @@ func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.En
 	}
 	state, err := e.challenges.add(p, e.now())
 	if err != nil {
-		d.Outcome, d.Reason = Drop, ReasonOverloaded
+		// Answered, not dropped: the password has reached the directory,
+		// and a retransmission would send it again.
+		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonOverloaded, MsgInternal, err
 		return d
 	}
 	d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, msg, state
@@ -206,11 +215,11 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 	switch {
 	case !ok || p.client != r.Client || p.source != r.Source.Addr().Unmap() || (name != p.asked && name != p.user):
 		// Not counted toward a lockout: no password or code was tried.
-		d.Outcome, d.Reason, d.Message = Reject, ReasonBadState, e.failMsg
+		d.Outcome, d.Reason, d.Message = Reject, ReasonBadState, MsgStartAgain
 		return d
 	case !now.Before(p.expires):
 		d.User = p.user
-		d.Outcome, d.Reason, d.Message = Reject, ReasonChallengeExpired, "The sign-in took too long: start again"
+		d.Outcome, d.Reason, d.Message = Reject, ReasonChallengeExpired, MsgTooLong
 		return d
 	}
 	d.User, d.Groups = p.user, p.groups
@@ -242,10 +251,10 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 			return e.fail(ctx, d, ReasonBadChoice)
 		}
 		next := *p
-		next.step, next.expires = stepPasscode, now.Add(e.policy.ChallengeTTL)
+		next.step, next.expires, next.ttl = stepPasscode, now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
 		state, err := e.challenges.add(&next, now)
 		if err != nil {
-			d.Outcome, d.Reason = Drop, ReasonOverloaded
+			d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonOverloaded, MsgInternal, err
 			return d
 		}
 		d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, MsgEnterCode, state

@@ -171,3 +171,42 @@ func TestParseChallengeMode(t *testing.T) {
 		t.Error("ParseChallengeMode(push) = nil error")
 	}
 }
+
+// A late answer is told it came too late, even after other challenges
+// swept the table.
+func TestChallengeExpiredSurvivesASweep(t *testing.T) {
+	fx := challengeFixture(t, ChallengeAuto)
+	d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+	fx.now = fx.now.Add(31 * time.Second)
+	fx.primary.users["bob"] = "bobpw"
+	fx.store.enrolled["bob"] = []store.Enrollment{{ID: "b1", User: "bob", Kind: "totp"}}
+	fx.ask("bob", "bobpw", nil, "vpn", nasA) // sweeps
+	if got := fx.ask("alice", "111111", d.State, "vpn", nasA); got.Reason != ReasonChallengeExpired || got.Message != MsgTooLong {
+		t.Fatalf("late answer after a sweep: %s %q", got.Reason, got.Message)
+	}
+}
+
+// An answer re-checks the account: a user disabled, or whose devices were
+// all disabled, since the challenge was sent gets no Accept; a bad menu
+// choice counts toward lockout.
+func TestChallengeAnswerRechecks(t *testing.T) {
+	fx := challengeFixture(t, ChallengeAuto)
+	d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+	fx.store.users = map[string]store.User{"alice": {Name: "alice", Disabled: true}}
+	if got := fx.ask("alice", "111111", d.State, "vpn", nasA); got.Outcome != Reject || got.Reason != ReasonAccountDisabled {
+		t.Fatalf("disabled meanwhile: %v/%s", got.Outcome, got.Reason)
+	}
+	delete(fx.store.users, "alice")
+	d = fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+	fx.store.enrolled["alice"][0].Disabled = true
+	if got := fx.ask("alice", "111111", d.State, "vpn", nasA); got.Outcome != Reject || got.Reason != ReasonNoUsableFactor {
+		t.Fatalf("device disabled meanwhile: %v/%s", got.Outcome, got.Reason)
+	}
+	fx.store.enrolled["alice"][0].Disabled = false
+
+	menu := challengeFixture(t, ChallengeMenu)
+	d = menu.ask("alice", "pa,ss", nil, "vpn", nasA)
+	if got := menu.ask("alice", "4", d.State, "vpn", nasA); got.Reason != ReasonBadChoice || menu.store.locks["alice"].Failures != 1 {
+		t.Fatalf("bad choice: %s, failures %d", got.Reason, menu.store.locks["alice"].Failures)
+	}
+}

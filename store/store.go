@@ -230,6 +230,16 @@ type Store interface {
 	// UpdateSettings applies fn to the settings atomically; an error from fn aborts.
 	UpdateSettings(ctx context.Context, fn func(*Settings) error) error
 
+	// ServerSecret returns the named server secret (opened), ErrNotFound when none.
+	// Server secrets are keys the server makes for itself (the Web Push VAPID
+	// key pair); backends seal them at rest like enrollment secrets. A name
+	// is non-empty, at most 1024 bytes and holds no NUL byte; others are
+	// refused with an error.
+	ServerSecret(ctx context.Context, name string) ([]byte, error)
+	// PutServerSecretIfAbsent stores value under name unless one exists, and returns the stored one (so two first runs agree).
+	// The check and the write are one transaction. An empty value is refused.
+	PutServerSecretIfAbsent(ctx context.Context, name string, value []byte) ([]byte, error)
+
 	// AppendAudit stores records, assigning Seq, and prunes past the retention limit.
 	AppendAudit(ctx context.Context, recs ...AuditRecord) error
 	// RecentAudit returns up to n newest records, oldest first.

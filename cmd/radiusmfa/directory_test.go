@@ -1,9 +1,11 @@
 package main
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
+	"radiusmfa/auth"
 	"radiusmfa/config"
 )
 
@@ -41,5 +43,16 @@ func TestGroupPolicies(t *testing.T) {
 	_, _, err = groupPolicies(cfg)
 	if err == nil || !strings.Contains(err.Error(), "policies[0].reply[0].attributes[0]") || !strings.Contains(err.Error(), "Session-Timeout") {
 		t.Errorf("unknown attribute: %v, want an error naming the key and the attribute", err)
+	}
+}
+
+func TestClientChallenges(t *testing.T) {
+	cfg := &config.Config{Radius: config.RadiusConfig{Clients: []config.ClientConfig{
+		{Name: "asa", Challenge: "challenge"}, {Name: "legacy", Challenge: "append-only"}, {Name: "built"},
+	}}}
+	got := clientChallenges(cfg)
+	want := map[string]auth.ChallengeMode{"asa": auth.ChallengeMenu, "legacy": auth.ChallengeAppendOnly, "built": auth.ChallengeAuto}
+	if !maps.Equal(got, want) {
+		t.Errorf("clientChallenges = %v, want %v", got, want)
 	}
 }

@@ -15,8 +15,8 @@ import (
 // Buckets, declared once. Every key layout is described here so the whole
 // file format can be read in one place.
 var (
-	// bucketMeta holds schema_version, the master key check value and the
-	// run-time settings.
+	// bucketMeta holds schema_version, the master key check value, the
+	// run-time settings and the sealed server secrets.
 	bucketMeta = []byte("meta")
 	// bucketUsers maps a user name to its store.User in the binary user
 	// layout (records.go): format 0x03, with the directory and profile, since
@@ -54,6 +54,12 @@ var (
 	// (settings.go). Absent until the first update: the settings are then the
 	// zero value, so no migration creates it. Since schema version 5.
 	metaSettings = []byte("settings")
+	// metaServerSecretPrefix + name holds a server secret (serversecrets.go),
+	// sealed and bound to its name. Absent until the first
+	// PutServerSecretIfAbsent: a file without one simply has no secret, and
+	// older code never reads these keys, so they need no migration and no
+	// schema version.
+	metaServerSecretPrefix = "secret/"
 )
 
 // maxNameLen bounds user names and enrollment ids. RADIUS caps User-Name at

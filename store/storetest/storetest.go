@@ -70,6 +70,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SettingsZero", testSettingsZero},
 		{"SettingsRoundTrip", testSettingsRoundTrip},
 		{"UpdateSettingsErrorAborts", testUpdateSettingsErrorAborts},
+		{"ServerSecretNotFound", testServerSecretNotFound},
+		{"ServerSecretPutIfAbsent", testServerSecretPutIfAbsent},
+		{"ServerSecretConcurrentFirstRuns", testServerSecretConcurrentFirstRuns},
+		{"ServerSecretInvalid", testServerSecretInvalid},
+		{"ServerSecretClosed", testServerSecretClosed},
 		{"AuditAppendAndRecent", testAuditAppendAndRecent},
 		{"AuditStampsTime", testAuditStampsTime},
 		{"AuditPrunesByCount", testAuditPrunesByCount},
@@ -159,6 +164,9 @@ func RunPersistent(t *testing.T, open func(t *testing.T, dir string) store.Store
 		if got := settingsOf(t, s); !equalSettings(got, fullSettings()) {
 			t.Errorf("after reopen: settings %+v\nwant %+v", got, fullSettings())
 		}
+	})
+	t.Run("ReopenKeepsServerSecrets", func(t *testing.T) {
+		testServerSecretReopen(t, open)
 	})
 }
 

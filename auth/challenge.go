@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -90,6 +92,7 @@ type challengeStart struct {
 	req   Request
 	user  string // canonical
 	attrs []Attribute
+	push  int // the approver a keyword named (push: 0, push2: 1…), -1 for none
 }
 
 // challenges is the table of pending challenges, keyed by the SHA-256 of
@@ -178,7 +181,7 @@ func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.En
 	msg := MsgEnterCode
 	if ch.mode == ChallengeMenu {
 		p.step = stepMenu
-		msg = menu(usable)
+		msg = e.menu(usable)
 	}
 	state, err := e.challenges.add(p, e.now())
 	if err != nil {
@@ -191,17 +194,48 @@ func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.En
 	return d
 }
 
-// menu lists the ways the user can answer; the list grows with the kinds
-// of factor (push, SMS) the server runs.
-func menu(usable []store.Enrollment) string {
-	var from []string
-	for _, k := range []struct{ kind, name string }{{"totp", "authenticator app"}, {"backup", "backup code"}, {KindBypass, "bypass code"}} {
-		if slices.ContainsFunc(usable, func(e store.Enrollment) bool { return e.Kind == k.kind }) {
-			from = append(from, k.name)
+// menuOption is one numbered line of the menu: a push approver, or a
+// passcode (en is then zero).
+type menuOption struct {
+	push bool
+	en   store.Enrollment
+}
+
+// menuOptions lists what the user can choose, in menu order: each push
+// approver (the preferred first; only with push running), then passcode.
+func (e *Engine) menuOptions(usable []store.Enrollment) []menuOption {
+	var opts []menuOption
+	if e.pusher != nil {
+		for _, en := range pushDevices(usable) {
+			opts = append(opts, menuOption{push: true, en: en})
 		}
 	}
-	return "Choose how to sign in: 1. Passcode (" + strings.Join(from, ", ") + "). " +
-		"Reply with the number, or type your code now."
+	if slices.ContainsFunc(usable, func(en store.Enrollment) bool { return en.Kind != KindPush }) {
+		opts = append(opts, menuOption{})
+	}
+	return opts
+}
+
+// menu lists the ways the user can answer; the list grows with the kinds
+// of factor the server runs.
+func (e *Engine) menu(usable []store.Enrollment) string {
+	var b strings.Builder
+	b.WriteString("Choose how to sign in:")
+	for i, o := range e.menuOptions(usable) {
+		if o.push {
+			fmt.Fprintf(&b, " %d. Push to %s.", i+1, cmp.Or(o.en.Label, "your phone"))
+			continue
+		}
+		var from []string
+		for _, k := range []struct{ kind, name string }{{"totp", "authenticator app"}, {"backup", "backup code"}, {KindBypass, "bypass code"}} {
+			if slices.ContainsFunc(usable, func(e store.Enrollment) bool { return e.Kind == k.kind }) {
+				from = append(from, k.name)
+			}
+		}
+		fmt.Fprintf(&b, " %d. Passcode (%s).", i+1, strings.Join(from, ", "))
+	}
+	b.WriteString(" Reply with the number, or type your code now.")
+	return b.String()
 }
 
 // continueChallenge decides an answer to an Access-Challenge. The State
@@ -247,8 +281,13 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 		return c
 	}, strings.TrimSpace(r.Password))
 	if p.step == stepMenu && len(answer) < 6 {
-		if answer != "1" {
+		opts := e.menuOptions(usable)
+		k, err := strconv.Atoi(answer)
+		if err != nil || k < 1 || k > len(opts) {
 			return e.fail(ctx, d, ReasonBadChoice)
+		}
+		if o := opts[k-1]; o.push {
+			return e.push(ctx, d, o.en, r, st.LockoutFound, p.attrs)
 		}
 		next := *p
 		next.step, next.expires, next.ttl = stepPasscode, now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL

@@ -71,6 +71,7 @@ type Engine struct {
 	active     attempts
 	enforce    atomic.Pointer[Enforcement]
 	challenges *challenges
+	pusher     Pusher
 }
 
 // SetEnforcement installs the run-time enforcement settings (nil: none);
@@ -129,6 +130,12 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		return e.continueChallenge(ctx, r, name)
 	}
 	password, code := SplitPasscode(r.Password, e.policy.Delimiter)
+	pushN := -1
+	if code == "" && e.pusher != nil && !r.Interactive {
+		if pw, n, ok := SplitKeyword(r.Password, e.policy.Delimiter); ok {
+			password, pushN = pw, n
+		}
+	}
 	d := Decision{User: name}
 	if password == "" {
 		// Refused before any bind: an empty password is an unauthenticated
@@ -236,7 +243,7 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	if mode == ModeOff {
 		d = e.accept(ctx, d, "", reason, st.LockoutFound)
 	} else {
-		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes}
+		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes, push: pushN}
 		d = e.secondFactor(ctx, d, code, st, mode, enf, ch)
 	}
 	if d.Outcome == Accept {
@@ -354,7 +361,17 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		// not confirm it. The reason is logged and audited.
 		return e.fail(ctx, d, ReasonNoUsableFactor)
 	}
+	if ch.push >= 0 {
+		devs := pushDevices(usable)
+		if ch.push >= len(devs) {
+			return e.fail(ctx, d, ReasonNoPushDevice)
+		}
+		return e.push(ctx, d, devs[ch.push], ch.req, st.LockoutFound, ch.attrs)
+	}
 	if code == "" {
+		if ch.mode == ChallengeAuto && e.pusher != nil && prefersPush(usable) {
+			return e.push(ctx, d, pushDevices(usable)[0], ch.req, st.LockoutFound, ch.attrs)
+		}
 		if ch.mode != ChallengeAppendOnly {
 			return e.startChallenge(d, ch, usable)
 		}
@@ -368,7 +385,9 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 func (e *Engine) usable(all []store.Enrollment, enf *Enforcement) []store.Enrollment {
 	usable := all[:0:0]
 	for _, en := range all {
-		if _, known := e.factors[en.Kind]; known && !en.Disabled && enf.Allows(en.Kind) {
+		_, known := e.factors[en.Kind]
+		known = known || (en.Kind == KindPush && e.pusher != nil)
+		if known && !en.Disabled && enf.Allows(en.Kind) {
 			usable = append(usable, en)
 		}
 	}

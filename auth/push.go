@@ -1,0 +1,150 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"radiusmfa/store"
+)
+
+// KindPush is the enrollment kind of a push approver (a paired phone).
+const KindPush = "push"
+
+// PushVerdict is how one push ended.
+type PushVerdict int
+
+const (
+	PushApproved PushVerdict = iota + 1
+	PushDenied
+	// PushReported is "Deny and report": the user did not start this login.
+	PushReported
+	PushTimedOut
+)
+
+// PushContext is what the user's phone shows about the login.
+type PushContext struct {
+	User             string
+	Client           string
+	NASIdentifier    string
+	NASIPAddress     string
+	CallingStationID string
+	Time             time.Time
+}
+
+// ErrPushUnavailable is returned (wrapped) by a Pusher that will not send
+// a push now: too many for this user, push suspended after denials, or
+// the device's subscription is gone. The login may still use a code.
+var ErrPushUnavailable = errors.New("auth: push is not available for this user now")
+
+// Pusher sends one approval request to a paired phone and blocks until the
+// user answers or ctx ends (PushTimedOut).
+type Pusher interface {
+	Push(ctx context.Context, en store.Enrollment, c PushContext) (PushVerdict, error)
+}
+
+// SetPusher installs push approval (nil: none). Set before serving.
+func (e *Engine) SetPusher(p Pusher) { e.pusher = p }
+
+// Public messages of push logins.
+const (
+	MsgPushDenied      = "Login denied on your phone"
+	MsgPushTimedOut    = "No answer on your phone: try again, or append a code to your password"
+	MsgPushUnavailable = "Push approval is not available now: append a code to your password, e.g. password,123456"
+)
+
+// Push reasons.
+const (
+	ReasonPushDenied      Reason = "push_denied"
+	ReasonPushReported    Reason = "push_reported" // "Deny and report": a fraud event
+	ReasonPushTimedOut    Reason = "push_timed_out"
+	ReasonPushUnavailable Reason = "push_unavailable"
+	ReasonNoPushDevice    Reason = "no_push_device"
+)
+
+// SplitKeyword splits "password<delim>push" (or push2, push3: the second
+// or third approver) like SplitPasscode splits a code. n is the approver's
+// index from 0; ok is false when s ends in no keyword.
+func SplitKeyword(s, delim string) (password string, n int, ok bool) {
+	i := strings.LastIndex(s, delim)
+	if delim == "" || i < 0 {
+		return s, 0, false
+	}
+	switch kw := strings.ToLower(s[i+len(delim):]); kw {
+	case "push":
+		return s[:i], 0, true
+	case "push2", "push3":
+		k, _ := strconv.Atoi(kw[4:])
+		return s[:i], k - 1, true
+	}
+	return s, 0, false
+}
+
+// pushDevices are the usable push approvers, the preferred one first.
+func pushDevices(usable []store.Enrollment) []store.Enrollment {
+	var out []store.Enrollment
+	for _, en := range usable {
+		if en.Kind == KindPush {
+			out = append(out, en)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b store.Enrollment) int {
+		switch {
+		case a.Preferred && !b.Preferred:
+			return -1
+		case b.Preferred && !a.Preferred:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// prefersPush reports whether a login with no code should push: the user
+// has an approver and has not preferred a device of another kind.
+func prefersPush(usable []store.Enrollment) bool {
+	if len(pushDevices(usable)) == 0 {
+		return false
+	}
+	for _, en := range usable {
+		if en.Preferred && en.Kind != KindPush {
+			return false
+		}
+	}
+	return true
+}
+
+// push sends one push to en and decides on its answer. A denial counts
+// toward lockout (someone holds the password); a timeout does not.
+func (e *Engine) push(ctx context.Context, d Decision, en store.Enrollment, r Request, counted bool, attrs []Attribute) Decision {
+	v, err := e.pusher.Push(ctx, en, PushContext{User: d.User, Client: r.Client, NASIdentifier: r.NASIdentifier,
+		NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID, Time: e.now()})
+	switch {
+	case errors.Is(err, ErrPushUnavailable):
+		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
+		return d
+	case err != nil:
+		return internal(d, fmt.Errorf("push: %w", err))
+	}
+	switch v {
+	case PushApproved:
+		d = e.accept(ctx, d, KindPush, ReasonOK, counted)
+		d.Attributes = attrs
+		return d
+	case PushDenied:
+		d = e.fail(ctx, d, ReasonPushDenied)
+	case PushReported:
+		d = e.fail(ctx, d, ReasonPushReported)
+	default:
+		d.Outcome, d.Reason, d.Message = Reject, ReasonPushTimedOut, MsgPushTimedOut
+		return d
+	}
+	if d.Message == e.failMsg {
+		d.Message = MsgPushDenied
+	}
+	return d
+}

@@ -1,0 +1,345 @@
+package push
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Refusals of Begin.
+var (
+	ErrTooMany     = errors.New("push: too many pending pushes")
+	ErrRateLimited = errors.New("push: too many pushes for this user; try again later")
+	ErrSuspended   = errors.New("push: push approval suspended for this user")
+)
+
+// Context is what the app shows about the login it is asked to approve.
+type Context struct {
+	User             string    `json:"user"`
+	Client           string    `json:"client,omitempty"` // RADIUS client name
+	NASIdentifier    string    `json:"nas_identifier,omitempty"`
+	NASIPAddress     string    `json:"nas_ip_address,omitempty"`
+	CallingStationID string    `json:"calling_station_id,omitempty"`
+	Time             time.Time `json:"time"`
+	// Number is 0 without number matching, else the MinNumber-MaxNumber
+	// number shown at login, never sent to the app; Choices then offers it
+	// among NumChoices numbers, shuffled (Begin draws them when nil).
+	Number  int   `json:"-"`
+	Choices []int `json:"choices,omitempty"`
+}
+
+// Invariant: a Pending holds nothing secret, neither the device's key nor
+// its subscription, and not the number to match: it is what the app is
+// shown. (TestInvariantPendingHoldsNoKey, TestNumberMatching)
+
+// Pending is a push awaiting its answer: what the app displays.
+type Pending struct {
+	Nonce    string    `json:"nonce"` // 16 random bytes, base64url
+	User     string    `json:"user"`
+	DeviceID string    `json:"device_id"`
+	Context  Context   `json:"context"`
+	Expires  time.Time `json:"expires"`
+
+	entry *entry // set on the value Begin returns, for Wait
+}
+
+// Options tune a Hub. Zero fields take the defaults.
+type Options struct {
+	Max        int // pending pushes in all; default 20000
+	MaxPerUser int // pending pushes per user; default 3
+	// At most PerWindow pushes begin per user in any Window (a sliding
+	// window); default 5 per 10 minutes.
+	Window    time.Duration
+	PerWindow int
+	// SuspendAfter denied or unanswered pushes in a row suspend push for
+	// the user; default 3.
+	SuspendAfter int
+	// ClockSkew is how far an answer's time may be from the server's;
+	// default 2 minutes.
+	ClockSkew time.Duration
+	Now       func() time.Time // nil: time.Now; must be safe for concurrent use
+	Rand      io.Reader        // nonces and number choices; nil: crypto/rand
+	// OnEvent, if set, is called once for each settled push, outside the
+	// Hub's lock, from the goroutine that settled it (Answer, Wait, Begin
+	// or Len). It should not block for long.
+	OnEvent func(Event)
+}
+
+// Defaults of Options.
+const (
+	DefaultMax          = 20000
+	DefaultMaxPerUser   = 3
+	DefaultWindow       = 10 * time.Minute
+	DefaultPerWindow    = 5
+	DefaultSuspendAfter = 3
+	DefaultClockSkew    = 2 * time.Minute
+)
+
+// Hub holds the pending pushes. Its methods are safe for concurrent use.
+// A pending push costs one small entry and no goroutine; its waiter blocks
+// in Wait on a channel closed by whoever settles the push.
+type Hub struct {
+	o Options
+
+	mu      sync.Mutex
+	byNonce map[string]*entry
+	queue   expiryQueue // the pending entries, soonest expiry first
+	users   map[string]*userState
+	pruneAt time.Time // next sweep of idle users
+}
+
+// entry is one pending push.
+type entry struct {
+	p     Pending // entry field nil
+	pub   *ecdsa.PublicKey
+	index int           // in the expiry queue
+	done  chan struct{} // closed when settled
+	// verdict is written under the Hub's lock before done is closed; it is
+	// non-zero once the push is settled.
+	verdict Verdict
+}
+
+// NewHub returns an empty Hub.
+func NewHub(o Options) *Hub {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Max, DefaultMax)
+	def(&o.MaxPerUser, DefaultMaxPerUser)
+	def(&o.PerWindow, DefaultPerWindow)
+	def(&o.SuspendAfter, DefaultSuspendAfter)
+	if o.Window <= 0 {
+		o.Window = DefaultWindow
+	}
+	if o.ClockSkew <= 0 {
+		o.ClockSkew = DefaultClockSkew
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	return &Hub{o: o, byNonce: map[string]*entry{}, users: map[string]*userState{}}
+}
+
+// Begin registers a push to deviceID, whose answers pub verifies, for a
+// login of user described by c, to be answered within ttl. The caller
+// delivers it to the device, then Waits. Refusals: ErrSuspended,
+// ErrTooMany (Max in all or MaxPerUser pending for user), ErrRateLimited.
+func (h *Hub) Begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl time.Duration) (*Pending, error) {
+	if user == "" || deviceID == "" || ttl <= 0 {
+		return nil, errors.New("push: Begin needs a user, a device and a positive ttl")
+	}
+	if pub == nil || pub.Curve != elliptic.P256() {
+		return nil, errors.New("push: device key is not ECDSA P-256")
+	}
+	if c.User != "" && c.User != user {
+		return nil, fmt.Errorf("push: context of user %q for a push to %q", c.User, user)
+	}
+	if err := checkNumber(c.Number, c.Choices); err != nil {
+		return nil, err
+	}
+	c.User = user
+	c.Choices = slices.Clone(c.Choices)
+	if c.Number != 0 && c.Choices == nil {
+		choices, err := drawChoices(h.o.Rand, c.Number)
+		if err != nil {
+			return nil, err
+		}
+		c.Choices = choices
+	}
+	var nb [16]byte
+	if _, err := io.ReadFull(h.o.Rand, nb[:]); err != nil {
+		return nil, fmt.Errorf("push: random nonce: %w", err)
+	}
+	nonce := base64.RawURLEncoding.EncodeToString(nb[:])
+
+	h.mu.Lock()
+	now := h.o.Now()
+	events := h.expireLocked(now)
+	e, err := h.beginLocked(now, nonce, deviceID, pub, c, ttl)
+	h.mu.Unlock()
+	h.emit(events)
+	if err != nil {
+		return nil, err
+	}
+	p := e.p.clone()
+	p.entry = e
+	return &p, nil
+}
+
+func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, pub *ecdsa.PublicKey, c Context, ttl time.Duration) (*entry, error) {
+	u := h.users[c.User]
+	switch {
+	case u != nil && u.suspended:
+		return nil, ErrSuspended
+	case len(h.byNonce) >= h.o.Max:
+		return nil, ErrTooMany
+	case u != nil && len(u.pending) >= h.o.MaxPerUser:
+		return nil, ErrTooMany
+	case u != nil && !u.mayBegin(now, h.o.Window, h.o.PerWindow):
+		return nil, ErrRateLimited
+	case h.byNonce[nonce] != nil:
+		return nil, errors.New("push: nonce collision: random source broken")
+	}
+	if c.Time.IsZero() {
+		c.Time = now
+	}
+	if u == nil {
+		h.pruneUsersLocked(now)
+		u = &userState{}
+		h.users[c.User] = u
+	}
+	e := &entry{
+		p:    Pending{Nonce: nonce, User: c.User, DeviceID: deviceID, Context: c, Expires: now.Add(ttl)},
+		pub:  pub,
+		done: make(chan struct{}),
+	}
+	u.begun = append(u.begun, now)
+	u.pending = append(u.pending, e)
+	h.byNonce[nonce] = e
+	h.queue.push(e)
+	return e, nil
+}
+
+// Wait blocks until the push p is settled and returns its verdict: the
+// app's answer, or TimedOut when p expires or ctx is done first (a push
+// given up on counts as unanswered). p must be the value Begin returned.
+// Several goroutines may wait on one push (a retransmitted request); all
+// get the same verdict. The push is gone from the Hub when Wait returns.
+func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
+	if p == nil {
+		return TimedOut
+	}
+	e := p.entry
+	if e == nil {
+		h.mu.Lock()
+		e = h.byNonce[p.Nonce]
+		h.mu.Unlock()
+		if e == nil || e.p.User != p.User {
+			return TimedOut // not ours to wait on: fail closed
+		}
+	}
+	t := time.NewTimer(e.p.Expires.Sub(h.o.Now()))
+	defer t.Stop()
+	select {
+	case <-e.done:
+		return e.verdict
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	if e.verdict != 0 { // settled while we woke
+		h.mu.Unlock()
+		return e.verdict
+	}
+	events := h.settleLocked(e, TimedOut, "")
+	h.mu.Unlock()
+	h.emit(events)
+	return TimedOut
+}
+
+// Get returns the pending push of nonce if it is user's.
+func (h *Hub) Get(nonce, user string) (Pending, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	e := h.byNonce[nonce]
+	if e == nil || e.p.User != user || !h.o.Now().Before(e.p.Expires) {
+		return Pending{}, false
+	}
+	return e.p.clone(), true
+}
+
+// PendingFor returns user's pending pushes, oldest first.
+func (h *Hub) PendingFor(user string) []Pending {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	u := h.users[user]
+	if u == nil {
+		return nil
+	}
+	now := h.o.Now()
+	var ps []Pending
+	for _, e := range u.pending {
+		if now.Before(e.p.Expires) {
+			ps = append(ps, e.p.clone())
+		}
+	}
+	return ps
+}
+
+// Len returns how many pushes are pending, after settling the expired.
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	events := h.expireLocked(h.o.Now())
+	n := len(h.byNonce)
+	h.mu.Unlock()
+	h.emit(events)
+	return n
+}
+
+// expireLocked settles the pushes whose time is up, whether or not anyone
+// waits for them, so an abandoned push still counts as unanswered and
+// leaves memory.
+func (h *Hub) expireLocked(now time.Time) []Event {
+	var events []Event
+	for len(h.queue) > 0 && !now.Before(h.queue[0].p.Expires) {
+		events = append(events, h.settleLocked(h.queue[0], TimedOut, "")...)
+	}
+	return events
+}
+
+// Invariant: a push is settled exactly once; the first of the answer, the
+// expiry, the waiter giving up and a suspension wins, and every waiter sees
+// that verdict. (TestInvariantSettledOnce)
+
+// settleLocked gives e its verdict, removes it, wakes its waiters and
+// applies the fatigue rules; it returns the events to emit once unlocked.
+func (h *Hub) settleLocked(e *entry, v Verdict, reason string) []Event {
+	u := h.users[e.p.User]
+	delete(h.byNonce, e.p.Nonce)
+	h.queue.remove(e)
+	u.remove(e)
+	e.verdict = v
+	close(e.done)
+	ev := Event{User: e.p.User, DeviceID: e.p.DeviceID, Nonce: e.p.Nonce,
+		Verdict: v, Reason: reason, Context: e.p.Context}
+	if reason == ReasonCancelled {
+		return []Event{ev}
+	}
+	ev.Suspended = u.count(v, h.o.SuspendAfter)
+	events := []Event{ev}
+	if ev.Suspended {
+		for _, other := range slices.Clone(u.pending) {
+			events = append(events, h.settleLocked(other, Denied, ReasonCancelled)...)
+		}
+	}
+	return events
+}
+
+func (h *Hub) emit(events []Event) {
+	if h.o.OnEvent == nil {
+		return
+	}
+	for _, ev := range events {
+		h.o.OnEvent(ev)
+	}
+}
+
+// clone returns a copy of p that shares no slice with it.
+func (p Pending) clone() Pending {
+	p.Context.Choices = slices.Clone(p.Context.Choices)
+	p.entry = nil
+	return p
+}

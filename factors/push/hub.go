@@ -343,3 +343,19 @@ func (p Pending) clone() Pending {
 	p.entry = nil
 	return p
 }
+
+// Cancel ends p without a verdict of the user's (the push could not be
+// delivered): its waiters get Denied, and it counts toward no fatigue rule.
+func (h *Hub) Cancel(p *Pending) {
+	if p == nil || p.entry == nil {
+		return
+	}
+	h.mu.Lock()
+	if p.entry.verdict != 0 {
+		h.mu.Unlock()
+		return
+	}
+	events := h.settleLocked(p.entry, Denied, ReasonCancelled)
+	h.mu.Unlock()
+	h.emit(events)
+}

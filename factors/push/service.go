@@ -1,0 +1,102 @@
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"radiusmfa/auth"
+	"radiusmfa/store"
+)
+
+// Sender delivers an (encrypted) payload to a subscription: Web Push.
+type Sender interface {
+	Send(ctx context.Context, sub Subscription, payload []byte) error
+}
+
+// ErrGone is what a Sender returns (wrapped) for a subscription the push
+// service no longer knows: the device must pair again.
+var ErrGone = errors.New("push: subscription gone")
+
+// ServiceOptions configure the Service.
+type ServiceOptions struct {
+	// Timeout is how long a push may wait for its answer on logins
+	// through client; it must stay below that client's RADIUS timeout.
+	Timeout func(client string) time.Duration
+	// Gone is told of a device whose subscription expired (disable it).
+	Gone func(user, deviceID string)
+}
+
+// Service is push approval for the engine: it begins a push in the Hub,
+// delivers it, and waits for the answer. It implements auth.Pusher.
+type Service struct {
+	hub  *Hub
+	send Sender
+	o    ServiceOptions
+}
+
+var _ auth.Pusher = (*Service)(nil)
+
+// NewService joins a Hub and a Sender.
+func NewService(h *Hub, s Sender, o ServiceOptions) *Service {
+	if o.Timeout == nil {
+		o.Timeout = func(string) time.Duration { return 25 * time.Second }
+	}
+	return &Service{hub: h, send: s, o: o}
+}
+
+// Hub is the service's hub (for the approver's web endpoints).
+func (s *Service) Hub() *Hub { return s.hub }
+
+// Payload is what the phone receives: enough to show the request in the
+// notification; the answer is signed over Nonce, User, verdict and time.
+type Payload struct {
+	V       int       `json:"v"`
+	Nonce   string    `json:"nonce"`
+	User    string    `json:"user"`
+	Context Context   `json:"context"`
+	Expires time.Time `json:"expires"`
+}
+
+// Push implements auth.Pusher.
+func (s *Service) Push(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushVerdict, error) {
+	dev, err := DeviceOf(en)
+	if err != nil {
+		return 0, fmt.Errorf("push: device %s of %s: %w", en.ID, en.User, err)
+	}
+	ttl := s.o.Timeout(c.Client)
+	if dl, ok := ctx.Deadline(); ok {
+		ttl = min(ttl, time.Until(dl))
+	}
+	p, err := s.hub.Begin(en.User, en.ID, dev.PublicKey, Context{User: c.User, Client: c.Client,
+		NASIdentifier: c.NASIdentifier, NASIPAddress: c.NASIPAddress, CallingStationID: c.CallingStationID, Time: c.Time}, ttl)
+	switch {
+	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrSuspended), errors.Is(err, ErrTooMany):
+		return 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
+	case err != nil:
+		return 0, err
+	}
+	payload, err := json.Marshal(Payload{V: 1, Nonce: p.Nonce, User: p.User, Context: p.Context, Expires: p.Expires})
+	if err != nil {
+		s.hub.Cancel(p)
+		return 0, err
+	}
+	if err := s.send.Send(ctx, dev.Subscription, payload); err != nil {
+		s.hub.Cancel(p)
+		if errors.Is(err, ErrGone) && s.o.Gone != nil {
+			s.o.Gone(en.User, en.ID)
+		}
+		return 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
+	}
+	switch s.hub.Wait(ctx, p) {
+	case Approved:
+		return auth.PushApproved, nil
+	case Denied:
+		return auth.PushDenied, nil
+	case Reported:
+		return auth.PushReported, nil
+	}
+	return auth.PushTimedOut, nil
+}

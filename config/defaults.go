@@ -10,6 +10,9 @@ import (
 	"github.com/spf13/viper"
 )
 
+// DefaultPushTimeout is how long a login waits for a push answer.
+const DefaultPushTimeout = 25 * time.Second
+
 // Default returns the configuration used for every key that neither the file
 // nor the environment sets. The values that depend on others (store.path,
 // store.master_key_file, admin.socket, localdir.max_concurrent_hashes and
@@ -35,6 +38,7 @@ func Default() *Config {
 			Lockout:          LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
+		Push: PushConfig{Enabled: true, Contact: "mailto:postmaster@localhost"},
 		LocalDir: LocalDirConfig{
 			Argon2: Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 		},
@@ -117,6 +121,12 @@ func (c *Config) resolve() []error {
 		cl.RequireMessageAuthenticator = strings.ToLower(cl.RequireMessageAuthenticator)
 		if cl.Challenge == "" {
 			cl.Challenge = "auto"
+		}
+		if cl.PushTimeout == 0 {
+			cl.PushTimeout = DefaultPushTimeout
+		}
+		if cl.RequestTimeout == 0 {
+			cl.RequestTimeout = max(c.Radius.RequestTimeout, cl.PushTimeout+5*time.Second)
 		}
 		cl.Challenge = strings.ToLower(cl.Challenge)
 		if cl.Secret != "" && cl.SecretFile != "" {

@@ -61,7 +61,7 @@ func TestEnvClientsReplaceTheFile(t *testing.T) {
 			cfg, _ := mustLoad(t, oneClient, "RADIUSMFA_RADIUS_CLIENTS="+value)
 			want := []ClientConfig{{
 				Name: "vpn", Networks: []string{"10.1.0.0/16"},
-				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "false", Challenge: "auto",
+				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "false", Challenge: "auto", PushTimeout: 25 * time.Second, RequestTimeout: 30 * time.Second,
 			}}
 			if !reflect.DeepEqual(cfg.Radius.Clients, want) {
 				t.Errorf("clients = %+v, want %+v", cfg.Radius.Clients, want)

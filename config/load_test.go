@@ -82,7 +82,7 @@ func TestLoadDefaults(t *testing.T) {
 			UnknownClientLogInterval: time.Minute,
 			Clients: []ClientConfig{{
 				Name: "localhost", Networks: []string{"127.0.0.1/32"},
-				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "true", Challenge: "auto",
+				Secret: "a-secret-of-24-characters", RequireMessageAuthenticator: "true", Challenge: "auto", PushTimeout: 25 * time.Second, RequestTimeout: 30 * time.Second,
 			}},
 		},
 		Auth: AuthConfig{
@@ -93,6 +93,7 @@ func TestLoadDefaults(t *testing.T) {
 			Lockout:          LockoutConfig{Threshold: 10, Duration: 15 * time.Minute},
 		},
 		TOTP: TOTPConfig{Issuer: "radiusmfa", Digits: 6, Algorithm: "SHA1", Skew: 1},
+		Push: PushConfig{Enabled: true, Contact: "mailto:postmaster@localhost"},
 		LocalDir: LocalDirConfig{
 			Argon2:              Argon2Config{Time: 2, MemoryKiB: 19456, Threads: 1},
 			MaxConcurrentHashes: 2 * runtime.NumCPU(),

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The radius section: listen addresses and the client table.
@@ -84,6 +85,12 @@ func (c *Config) validateClients(p *problems) {
 		p.oneOf(clientKey(i, cl.Name, "require_message_authenticator"), cl.RequireMessageAuthenticator, messageAuthModes)
 		if cl.Challenge != "" { // "" is auto (a config built in code)
 			p.oneOf(clientKey(i, cl.Name, "challenge"), cl.Challenge, challengeModes)
+		}
+		if cl.PushTimeout != 0 && (cl.PushTimeout < 5*time.Second || cl.PushTimeout > 5*time.Minute) {
+			p.addf(clientKey(i, cl.Name, "push_timeout"), "must be from 5s to 5m, got %s", cl.PushTimeout)
+		}
+		if cl.RequestTimeout != 0 && cl.PushTimeout != 0 && cl.RequestTimeout <= cl.PushTimeout {
+			p.addf(clientKey(i, cl.Name, "request_timeout"), "must be longer than push_timeout (%s), got %s", cl.PushTimeout, cl.RequestTimeout)
 		}
 	}
 }

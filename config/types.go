@@ -20,6 +20,7 @@ type Config struct {
 	Policies []PolicyConfig `mapstructure:"policies"`
 	Audit    AuditConfig    `mapstructure:"audit"`
 	Web      WebConfig      `mapstructure:"web"`
+	Push     PushConfig     `mapstructure:"push"`
 	Ops      OpsConfig      `mapstructure:"ops"`
 	Admin    AdminConfig    `mapstructure:"admin"`
 }
@@ -63,6 +64,14 @@ type ClientConfig struct {
 	// "challenge" (a menu of the user's methods) or "append-only" (no
 	// challenge: the login fails; the code must be appended).
 	Challenge string `mapstructure:"challenge"`
+	// PushTimeout is how long a login through this client waits for the
+	// answer to a push (default 25s, 5s to 5m). Keep it below the NAS's own
+	// RADIUS timeout (docs/vpn-timeouts.md).
+	PushTimeout time.Duration `mapstructure:"push_timeout"`
+	// RequestTimeout replaces radius.request_timeout for this client; by
+	// default it is the larger of that and push_timeout + 5s, so a push
+	// can be waited for.
+	RequestTimeout time.Duration `mapstructure:"request_timeout"`
 }
 
 type AuthConfig struct {
@@ -242,4 +251,14 @@ func (a AuthConfig) Mode() string {
 		return "optional"
 	}
 	return "off"
+}
+
+// PushConfig is push approval on a paired phone (the approver app of the
+// enrollment site, over Web Push).
+type PushConfig struct {
+	// Enabled runs push approval (default true; it needs the site).
+	Enabled bool `mapstructure:"enabled"`
+	// Contact is the VAPID subject push services may write to about this
+	// server: "mailto:…" or "https://…" (default mailto:postmaster@localhost).
+	Contact string `mapstructure:"contact"`
 }

@@ -50,6 +50,7 @@ func (c *Config) validate() []error {
 	c.validateLocalDir(&p)
 	c.validateLDAP(&p)
 	c.validateWeb(&p)
+	c.validatePush(&p)
 	c.validatePolicies(&p)
 	return p.errs
 }

@@ -53,3 +53,11 @@ func (c *Config) validateWeb(p *problems) {
 		}
 	}
 }
+
+// validatePush checks the push section.
+func (c *Config) validatePush(p *problems) {
+	ct := c.Push.Contact
+	if c.Push.Enabled && !strings.HasPrefix(ct, "mailto:") && !strings.HasPrefix(ct, "https://") {
+		p.addf("push.contact", `must be a "mailto:" or "https://" address push services can write to, got %q`, ct)
+	}
+}

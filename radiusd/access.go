@@ -53,7 +53,11 @@ func (s *Server) serveAccess(r *request, pkt *radius.Packet) {
 	req, invalid := decodeAccessRequest(pkt, r)
 	var d auth.Decision
 	if invalid == "" {
-		ctx, cancel := context.WithTimeout(s.base, s.cfg.RequestTimeout)
+		timeout := s.cfg.RequestTimeout
+		if r.client.timeout > 0 {
+			timeout = r.client.timeout
+		}
+		ctx, cancel := context.WithTimeout(s.base, timeout)
 		d = s.decider.Decide(ctx, req)
 		cancel()
 	} else {

@@ -18,6 +18,7 @@ type clientState struct {
 	networks  []netip.Prefix // as configured, for ClientStats
 	secret    []byte
 	requireMA MARequirement
+	timeout   time.Duration // 0: the server's RequestTimeout
 	// maSeen latches for MAAuto clients once a valid Message-Authenticator
 	// arrived: from then on one is required.
 	maSeen  atomic.Bool
@@ -28,7 +29,7 @@ type clientState struct {
 
 func newClientState(c Client) *clientState {
 	cs := &clientState{name: c.Name, networks: slices.Clone(c.Networks), secret: slices.Clone(c.Secret),
-		requireMA: c.RequireMA}
+		requireMA: c.RequireMA, timeout: c.RequestTimeout}
 	cs.hashers.New = func() any {
 		return &hasher{mac: hmac.New(md5.New, cs.secret), md5: md5.New(), secret: cs.secret}
 	}

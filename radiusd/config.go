@@ -63,6 +63,9 @@ type Client struct {
 	Networks  []netip.Prefix // source networks; bare addresses as /32 or /128
 	Secret    []byte
 	RequireMA MARequirement
+	// RequestTimeout, when set, replaces Config.RequestTimeout for this
+	// client's requests (a client whose logins wait on a push needs more).
+	RequestTimeout time.Duration
 }
 
 // Config is the typed configuration of the RADIUS adapter.

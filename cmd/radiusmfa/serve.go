@@ -106,6 +106,13 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		return fmt.Errorf("the stored enforcement settings: %w", err)
 	}
 	engine.SetEnforcement(enf)
+	pushp, err := startPush(ctx, cfg, st, auditw, log)
+	if err != nil {
+		return err
+	}
+	if pushp != nil {
+		engine.SetPusher(pushp.service)
+	}
 	mode := enf.ModeFor("", auth.Identity{}, engine.DefaultMode())
 	log.Info("MFA enforcement", "mode", string(mode),
 		"group_settings", len(enf.Groups), "client_settings", len(enf.Clients), "set_by", settings.UpdatedBy)
@@ -215,7 +222,7 @@ func radiusConfig(r config.RadiusConfig) (radiusd.Config, error) {
 		if err != nil {
 			return out, fmt.Errorf("radius.clients[%d]: %w", i, err)
 		}
-		cl := radiusd.Client{Name: cc.Name, Secret: []byte(cc.Secret), RequireMA: req}
+		cl := radiusd.Client{Name: cc.Name, Secret: []byte(cc.Secret), RequireMA: req, RequestTimeout: cc.RequestTimeout}
 		for _, n := range cc.Networks {
 			// config validated and normalised every network to CIDR form.
 			p, err := netip.ParsePrefix(n)

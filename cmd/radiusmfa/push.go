@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"radiusmfa/config"
+	"radiusmfa/factors/push"
+	"radiusmfa/factors/push/webpush"
+	"radiusmfa/store"
+)
+
+// pushParts is push approval as serve runs it.
+type pushParts struct {
+	service *push.Service
+	vapid   *webpush.VAPID
+}
+
+// startPush wires push approval: the VAPID keys kept in the store, the
+// Web Push sender, the hub of pending pushes with its events audited, and
+// the per-client wait. It returns nil parts when push is disabled.
+func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit interface{ Record(store.AuditRecord) }, log *slog.Logger) (*pushParts, error) {
+	if !cfg.Push.Enabled || cfg.Web.Listen == "" {
+		return nil, nil
+	}
+	vapid, err := webpush.LoadOrCreateVAPID(ctx, st, cfg.Push.Contact)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	timeouts := map[string]time.Duration{}
+	for _, cl := range cfg.Radius.Clients {
+		timeouts[cl.Name] = cl.PushTimeout
+	}
+	hub := push.NewHub(push.Options{OnEvent: func(ev push.Event) { pushEvent(ev, audit, log) }})
+	svc := push.NewService(hub, webpushSender{webpush.NewSender(vapid, webpush.Options{})}, push.ServiceOptions{
+		Timeout: func(client string) time.Duration {
+			if d, ok := timeouts[client]; ok {
+				return d
+			}
+			return config.DefaultPushTimeout
+		},
+		Gone: func(user, id string) {
+			// The phone's subscription expired: the device is disabled
+			// until the user pairs it again.
+			err := st.UpdateEnrollment(context.Background(), user, id, func(e *store.Enrollment) error {
+				e.Disabled = true
+				return nil
+			})
+			log.Warn("push subscription gone: approver disabled until paired again", "user", user, "device", id, "err", err)
+		},
+	})
+	return &pushParts{service: svc, vapid: vapid}, nil
+}
+
+// pushEvent audits how a push ended and tells the admins of a report or a
+// suspension.
+func pushEvent(ev push.Event, audit interface{ Record(store.AuditRecord) }, log *slog.Logger) {
+	rec := store.AuditRecord{Time: time.Now().UTC(), Kind: "push", User: ev.User, Client: ev.Context.Client,
+		NASIdentifier: ev.Context.NASIdentifier, NASIPAddress: ev.Context.NASIPAddress,
+		CallingStationID: ev.Context.CallingStationID, Factor: "push", Outcome: ev.Verdict.String(), Reason: ev.Reason,
+		Detail: "device " + ev.DeviceID}
+	if ev.Suspended {
+		rec.Detail += "; push suspended for the user"
+	}
+	audit.Record(rec)
+	switch {
+	case ev.Verdict == push.Reported:
+		audit.Record(store.AuditRecord{Time: rec.Time, Kind: "report", User: ev.User, Client: ev.Context.Client,
+			NASIdentifier: ev.Context.NASIdentifier, CallingStationID: ev.Context.CallingStationID,
+			Detail: "deny and report: a push the user did not start"})
+		log.Warn("a user denied and reported a push they did not start: push is suspended for them", "user", ev.User,
+			"client", ev.Context.Client, "calling_station_id", ev.Context.CallingStationID)
+	case ev.Suspended:
+		log.Warn("push suspended for a user after denied or unanswered pushes", "user", ev.User)
+	}
+}
+
+// webpushSender adapts the Web Push sender to push.Sender.
+type webpushSender struct{ s *webpush.Sender }
+
+func (w webpushSender) Send(ctx context.Context, sub push.Subscription, payload []byte) error {
+	err := w.s.Send(ctx, webpush.Subscription{Endpoint: sub.Endpoint, P256dh: sub.P256dh, Auth: sub.Auth}, payload)
+	if errors.Is(err, webpush.ErrGone) {
+		return fmt.Errorf("%w: %w", push.ErrGone, err)
+	}
+	return err
+}

@@ -57,6 +57,8 @@ type meView struct {
 	// NeedProof asks for a current code before new backup codes: the
 	// session signed in a while ago.
 	NeedProof bool
+	// Push offers to pair a phone as a push approver.
+	Push bool
 }
 
 // accountDone are the confirmations a redirect may ask for (?done=key):
@@ -78,6 +80,8 @@ func kindName(k string) string {
 		return "Backup codes"
 	case auth.KindBypass:
 		return "Bypass code (from the help desk)"
+	case auth.KindPush:
+		return "Push approver (phone)"
 	}
 	return k
 }
@@ -96,7 +100,7 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")],
-		NeedProof: p.needProof(s)}
+		NeedProof: p.needProof(s), Push: p.deps.Push != nil}
 	if v.Enroll {
 		p.meDevicesOnly(w, r, s, v)
 		return

@@ -26,6 +26,8 @@ type Deps struct {
 	Admin *admin.Service
 	// Roles says who may use the console.
 	Roles Roles
+	// Push serves the approver app; nil without push approval.
+	Push *PushDeps
 	// Delimiter joins password and code as a RADIUS login would.
 	Delimiter string
 	Now       func() time.Time
@@ -48,6 +50,7 @@ type pages struct {
 	deps     Deps
 	sessions *sessions
 	limit    *rateLimiter
+	pairs    *pairTokens
 	log      *slog.Logger
 }
 

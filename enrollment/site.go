@@ -90,7 +90,8 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	p := &pages{deps: deps, sessions: newSessions(deps.Now), limit: newRateLimiter(deps.Now), log: log}
+	p := &pages{deps: deps, sessions: newSessions(deps.Now), limit: newRateLimiter(deps.Now),
+		pairs: &pairTokens{m: map[[32]byte]pairToken{}}, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.landing)
 	if deps.Auth != nil && deps.Admin != nil {
@@ -103,6 +104,7 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		p.accountRoutes(mux)
 		p.consoleRoutes(mux)
 		p.apiRoutes(mux)
+		p.approverRoutes(mux)
 		// A change made by someone else that takes something from a user
 		// (a disabled phone, a lock, a lost role) ends their sessions: each
 		// was granted for what the user had then.

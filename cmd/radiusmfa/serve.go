@@ -152,7 +152,12 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 
 	roles := enrollment.Roles{AdminGroups: cfg.Web.AdminGroups, HelpdeskGroups: cfg.Web.HelpdeskGroups,
 		Builtin: cfg.Auth.Directory != directoryLDAP}
-	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Admin: svc, Roles: roles, Audit: auditw, Delimiter: cfg.Auth.Delimiter}, log)
+	var pushDeps *enrollment.PushDeps
+	if pushp != nil {
+		pushDeps = &enrollment.PushDeps{Hub: pushp.service.Hub(), VAPIDPublic: pushp.vapid.Public}
+	}
+	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Admin: svc, Roles: roles, Push: pushDeps, Audit: auditw,
+		Delimiter: cfg.Auth.Delimiter}, log)
 	if err != nil {
 		return err
 	}

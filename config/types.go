@@ -261,4 +261,9 @@ type PushConfig struct {
 	// Contact is the VAPID subject push services may write to about this
 	// server: "mailto:…" or "https://…" (default mailto:postmaster@localhost).
 	Contact string `mapstructure:"contact"`
+	// AllowLoopbackHTTPEndpoints lets pushes go over plain http to a push
+	// service on a loopback address (127.0.0.0/8, ::1): for tests that run
+	// their own push service. Default false; https is always required for
+	// any other address, and real push services are https.
+	AllowLoopbackHTTPEndpoints bool `mapstructure:"allow_loopback_http_endpoints"`
 }

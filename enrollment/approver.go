@@ -9,9 +9,12 @@ import (
 	"errors"
 	"html/template"
 	"image/png"
+	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -64,17 +67,20 @@ func (pt *pairTokens) issue(user string, now time.Time) (string, error) {
 	tok := base64.RawURLEncoding.EncodeToString(raw[:])
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
-	n := 0
+	var mine [][32]byte
 	for k, t := range pt.m {
 		switch {
 		case !now.Before(t.expires):
 			delete(pt.m, k)
 		case t.user == user:
-			n++
-			if n >= maxPairsPerUser {
-				delete(pt.m, k) // the user's older ones make room
-			}
+			mine = append(mine, k)
 		}
+	}
+	// The user's oldest tokens make room (map order is random: sort).
+	slices.SortFunc(mine, func(a, b [32]byte) int { return pt.m[a].expires.Compare(pt.m[b].expires) })
+	for len(mine) >= maxPairsPerUser {
+		delete(pt.m, mine[0])
+		mine = mine[1:]
 	}
 	pt.m[sha256.Sum256([]byte(tok))] = pairToken{user: user, expires: now.Add(pairTTL)}
 	return tok, nil
@@ -270,7 +276,15 @@ func (p *pages) approverPending(w http.ResponseWriter, r *http.Request) {
 }
 
 // approverAnswer takes a signed approve, deny or report; the hub checks the
-// signature against the key of the device the push went to.
+// signature against the key of the device the push went to, which must
+// still be an enabled approver of the user (a phone disabled or removed
+// while its push was pending answers nothing).
+//
+// Only refusals count against the address's guess budget: a signed answer
+// to a pending push is no guess, the hub bounds the pushes a user gets, and
+// phones behind one carrier NAT would otherwise share ten answers a minute.
+// Nothing is worth guessing either (the nonce is 128 random bits): the
+// budget only slows a client that keeps sending wrong answers.
 func (p *pages) approverAnswer(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Nonce, User, Verdict string
@@ -281,18 +295,21 @@ func (p *pages) approverAnswer(w http.ResponseWriter, r *http.Request) {
 	if !p.readApproverJSON(w, r, &in) {
 		return
 	}
-	if !p.allowGuess(r) {
-		writeApproverError(w, http.StatusTooManyRequests, "too many attempts from your address: wait a minute")
-		return
-	}
 	sig, err := base64.RawURLEncoding.DecodeString(in.Signature)
 	if err != nil {
 		writeApproverError(w, http.StatusBadRequest, "signature must be base64url")
 		return
 	}
-	v, err := p.deps.Push.Hub.Answer(push.Answer{Nonce: in.Nonce, User: in.User, Verdict: in.Verdict,
-		Time: time.Unix(in.Time, 0), Signature: sig, Number: in.Number})
+	v, err := push.Verdict(0), push.ErrUnknown
+	if p.stillPaired(r, in.Nonce, in.User) {
+		v, err = p.deps.Push.Hub.Answer(push.Answer{Nonce: in.Nonce, User: in.User, Verdict: in.Verdict,
+			Time: time.Unix(in.Time, 0), Signature: sig, Number: in.Number})
+	}
 	if err != nil {
+		if !p.allowGuess(r) {
+			writeApproverError(w, http.StatusTooManyRequests, "too many refused answers from your address: wait a minute")
+			return
+		}
 		// One reply for every refusal: nothing tells a guesser which part
 		// was wrong.
 		writeApproverError(w, http.StatusForbidden, "this request cannot be answered (already answered, expired, or not yours)")
@@ -301,8 +318,20 @@ func (p *pages) approverAnswer(w http.ResponseWriter, r *http.Request) {
 	writeApproverJSON(w, http.StatusOK, map[string]string{"verdict": v.String()})
 }
 
+// stillPaired reports whether the push of nonce is pending for user on a
+// device that is still an enabled approver of theirs.
+func (p *pages) stillPaired(r *http.Request, nonce, user string) bool {
+	pd, ok := p.deps.Push.Hub.Get(nonce, user)
+	if !ok {
+		return false
+	}
+	_, err := p.deps.Admin.ApproverKey(r.Context(), user, pd.DeviceID)
+	return err == nil
+}
+
 func (p *pages) readApproverJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	if r.Header.Get("Content-Type") != "application/json" {
+	// A charset parameter (as some clients add) is still JSON.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		writeApproverError(w, http.StatusUnsupportedMediaType, "send application/json")
 		return false
 	}
@@ -310,6 +339,10 @@ func (p *pages) readApproverJSON(w http.ResponseWriter, r *http.Request, v any) 
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		writeApproverError(w, http.StatusBadRequest, "bad JSON")
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		writeApproverError(w, http.StatusBadRequest, "bad JSON: one object, nothing after it")
 		return false
 	}
 	return true

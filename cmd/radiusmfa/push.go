@@ -34,8 +34,12 @@ func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit in
 	for _, cl := range cfg.Radius.Clients {
 		timeouts[cl.Name] = cl.PushTimeout
 	}
+	if cfg.Push.AllowLoopbackHTTPEndpoints {
+		log.Warn("push.allow_loopback_http_endpoints is on: pushes may go over plain http to a loopback push service (for tests only)")
+	}
 	hub := push.NewHub(push.Options{OnEvent: func(ev push.Event) { pushEvent(ev, audit, log) }})
-	svc := push.NewService(hub, webpushSender{webpush.NewSender(vapid, webpush.Options{})}, push.ServiceOptions{
+	sender := webpush.NewSender(vapid, webpush.Options{AllowHTTP: cfg.Push.AllowLoopbackHTTPEndpoints})
+	svc := push.NewService(hub, webpushSender{sender}, push.ServiceOptions{
 		Timeout: func(client string) time.Duration {
 			if d, ok := timeouts[client]; ok {
 				return d

@@ -397,3 +397,15 @@ func poll(t *testing.T, s *server, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// firstClientKeys returns YAML for serverOpts.MoreClients that sets keys of
+// the first client (localhost), e.g. firstClientKeys("push_timeout: 5s"):
+// MoreClients is written right after that client's own keys, so lines
+// indented as they are (six spaces) extend it. More clients may follow.
+func firstClientKeys(lines ...string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("      " + l + "\n")
+	}
+	return b.String()
+}

@@ -66,11 +66,13 @@ async function sign(key, text) {
 
 async function pair(token) {
   status('Pairing…');
-  const reg = await navigator.serviceWorker.register('/approver/sw.js', { scope: '/approver/' });
-  await navigator.serviceWorker.ready;
+  // Asked first, while the tap on "Pair this phone" still counts as the
+  // user's gesture: some browsers (Safari) ask only then.
   if ((await Notification.requestPermission()) !== 'granted') {
     throw new Error('notifications are blocked: allow them for this site, then pair again');
   }
+  const reg = await navigator.serviceWorker.register('/approver/sw.js', { scope: '/approver/' });
+  await navigator.serviceWorker.ready;
   const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
   const spki = await crypto.subtle.exportKey('spki', keys.publicKey);
   const vapid = await fetch('/approver/vapid', { cache: 'no-store' }).then((r) => r.json());
@@ -141,40 +143,55 @@ function show(me, pending) {
   }
 }
 
+// watch shows the requests waiting for a paired phone and keeps the list
+// current: when the service worker reports a push, on Refresh, and when
+// the app comes back to the foreground.
+async function watch(me) {
+  $('pair').hidden = true;
+  $('requests').hidden = false;
+  const again = () => refresh(me).catch((e) => status('Could not refresh: ' + e.message));
+  $('refresh').addEventListener('click', again);
+  navigator.serviceWorker.addEventListener('message', (ev) => {
+    if (ev.data && ev.data.type === 'push') {
+      again();
+    }
+  });
+  navigator.serviceWorker.startMessages();
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden) {
+      again();
+    }
+  });
+  await refresh(me);
+}
+
 async function main() {
   if (!('serviceWorker' in navigator) || !('PushManager' in window) || !crypto.subtle) {
     status('This browser cannot receive push requests. Use an up-to-date browser on your phone.');
     return;
   }
   const m = location.hash.match(/^#pair=([A-Za-z0-9_-]+)$/);
-  let me = await load();
   if (m) {
     $('pair').hidden = false;
     status('Name this phone, then pair it.');
-    $('pair-button').addEventListener('click', () => {
-      pair(m[1]).then(async () => {
-        $('pair').hidden = true;
-        me = await load();
-        $('requests').hidden = false;
-        await refresh(me);
-      }).catch((e) => status('Pairing failed: ' + e.message));
+    const button = $('pair-button');
+    button.addEventListener('click', () => {
+      button.disabled = true; // the code works once: no second request
+      pair(m[1]).then(async () => watch(await load())).catch((e) => {
+        button.disabled = false;
+        status('Pairing failed: ' + e.message);
+      });
     });
     return;
   }
+  const me = await load();
   if (!me) {
     status('This phone is not paired. On your computer, open your account page and choose "Pair a phone".');
     return;
   }
   await navigator.serviceWorker.register('/approver/sw.js', { scope: '/approver/' });
-  $('requests').hidden = false;
   status('Paired for ' + me.user + '.');
-  $('refresh').addEventListener('click', () => refresh(me).catch((e) => status('Could not refresh: ' + e.message)));
-  navigator.serviceWorker.addEventListener('message', (ev) => {
-    if (ev.data && ev.data.type === 'push') {
-      refresh(me).catch((e) => status('Could not refresh: ' + e.message));
-    }
-  });
-  await refresh(me);
+  await watch(me);
 }
 
 main().catch((e) => status('Error: ' + e.message));

@@ -24,13 +24,15 @@ self.addEventListener('push', (event) => {
     self.registration.showNotification('VPN login request', {
       body: body, tag: p.nonce, requireInteraction: true, data: { nonce: p.nonce },
     }),
-    self.clients.matchAll({ type: 'window' }).then((cs) => cs.forEach((cl) => cl.postMessage({ type: 'push', payload: p }))),
+    // A page opened before this worker took control is told too.
+    self.clients.matchAll({ type: 'window', includeUncontrolled: true })
+      .then((cs) => cs.forEach((cl) => cl.postMessage({ type: 'push', payload: p }))),
   ]));
 });
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  event.waitUntil(self.clients.matchAll({ type: 'window' }).then((cs) => {
+  event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((cs) => {
     for (const cl of cs) {
       if (new URL(cl.url).pathname === '/approver/') {
         return cl.focus();

@@ -107,6 +107,9 @@ func (s *Service) methods() []string {
 			out = append(out, k)
 		}
 	}
+	if s.opt.Push {
+		out = append(out, auth.KindPush)
+	}
 	slices.Sort(out)
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"radiusmfa/factors"
+	"radiusmfa/store"
 )
 
 func TestSelfEnrollTOTP(t *testing.T) {
@@ -94,5 +95,17 @@ func TestSelfEnrollTOTP(t *testing.T) {
 	forged.User = "alice"
 	if _, err := c.svc.ConfirmTOTP(asAlice, forged, c.code(t, offer4.Secret, 1), ConfirmOptions{}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an offer re-addressed to alice: %v", err)
+	}
+}
+
+// With push running, "push" is a method an admin may allow; without, not.
+func TestPushIsAMethodWhenRunning(t *testing.T) {
+	off := newConsole(t, nil)
+	if err := off.svc.SetEnforcement(asAdmin, store.Enforcement{Methods: []string{"push"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("push allowed without push running: %v", err)
+	}
+	on := newConsole(t, func(o *Options) { o.Push = true })
+	if err := on.svc.SetEnforcement(asAdmin, store.Enforcement{Methods: []string{"push", "totp"}}); err != nil {
+		t.Errorf("push not allowable with push running: %v", err)
 	}
 }

@@ -134,6 +134,9 @@ type Options struct {
 	Alert func(store.AuditRecord)
 	// Clients returns the RADIUS clients overview of the running server.
 	Clients func() []ClientInfo
+	// Push is set when the server runs push approval: "push" is then a
+	// method an admin may allow.
+	Push bool
 }
 
 // Service implements API on a store.

@@ -70,6 +70,7 @@ var accountDone = map[string]string{
 	"reported":  "Thank you: the administrators were told. If you did not sign in, change your password now.",
 	"enrolled":  "Your new device is ready.",
 	"proof":     "No new backup codes: enter a current code from your device (or one of your backup codes) to make them.",
+	"pairproof": "No pairing code: enter a current code from your device (or one of your backup codes) to pair a phone.",
 }
 
 func kindName(k string) string {

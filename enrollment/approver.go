@@ -138,7 +138,7 @@ func (p *pages) approverPairPage(w http.ResponseWriter, r *http.Request) {
 		}
 		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
 		case errors.Is(err, factors.ErrInvalidCode):
-			http.Redirect(w, r, "/me?done=proof", http.StatusSeeOther)
+			http.Redirect(w, r, "/me?done=pairproof", http.StatusSeeOther)
 			return
 		case err != nil:
 			p.serviceError(w, r, "checking a code", err)

@@ -132,6 +132,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 			"client", r.Client, "calling_station_id", r.CallingStationID)
 	}
 	sopt.Clients = func() []admin.ClientInfo { return clientInfo(srv.ClientStats()) }
+	sopt.Push = pushp != nil
 	if d, ok := primary.(*ldapauth.Directory); ok {
 		sopt.SearchDirectory = func(ctx context.Context, q string, limit int) ([]admin.DirectoryUser, error) {
 			found, err := d.Search(ctx, q, limit)

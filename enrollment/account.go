@@ -326,23 +326,10 @@ func (p *pages) newBackupCodes(w http.ResponseWriter, r *http.Request) {
 	if !form(w, r) {
 		return
 	}
-	if p.needProof(s) {
-		// From a session signed in a while ago, as for a new device: the
-		// codes are a second factor, and a left-open browser must not
-		// mint them.
-		if !p.allowGuess(r) {
-			http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
-			return
-		}
-		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
-		case errors.Is(err, factors.ErrInvalidCode):
-			p.record(r, s.user, "backup.generate refused: no valid code")
-			http.Redirect(w, r, "/me?done=proof", http.StatusSeeOther)
-			return
-		case err != nil:
-			p.serviceError(w, r, "checking a code", err)
-			return
-		}
+	// From a session signed in a while ago, as for a new device: the codes
+	// are a second factor, and a left-open browser must not mint them.
+	if !p.freshProof(w, r, s, "backup.generate", "proof") {
+		return
 	}
 	codes, err := p.deps.Admin.NewBackupCodes(as(r, s), s.user)
 	if err != nil {
@@ -388,4 +375,29 @@ func (p *pages) endOtherSessions(r *http.Request, s session) {
 	if key, _, ok := p.sessions.getKey(r); ok {
 		p.sessions.endUser(s.user, key)
 	}
+}
+
+// freshProof asks a session signed in more than recentProof ago for a
+// current code (the form's "proof") before an act that adds a factor, and
+// answers the request when it is missing or wrong: a redirect to the
+// account page with the message done names. action names the act in the
+// audit. It reports whether to go on.
+func (p *pages) freshProof(w http.ResponseWriter, r *http.Request, s session, action, done string) bool {
+	if !p.needProof(s) {
+		return true
+	}
+	if !p.allowGuess(r) {
+		http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
+		return false
+	}
+	switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
+	case errors.Is(err, factors.ErrInvalidCode):
+		p.record(r, s.user, action+" refused: no valid code")
+		http.Redirect(w, r, "/me?done="+done, http.StatusSeeOther)
+		return false
+	case err != nil:
+		p.serviceError(w, r, "checking a code", err)
+		return false
+	}
+	return true
 }

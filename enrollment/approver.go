@@ -23,7 +23,6 @@ import (
 	"github.com/boombuler/barcode/qr"
 
 	"radiusmfa/admin"
-	"radiusmfa/factors"
 	"radiusmfa/factors/push"
 )
 
@@ -131,19 +130,8 @@ func (p *pages) approverPairPage(w http.ResponseWriter, r *http.Request) {
 	if !ok || !form(w, r) {
 		return
 	}
-	if p.needProof(s) {
-		if !p.allowGuess(r) {
-			http.Error(w, "Too many attempts from your address: wait a minute, then try again.", http.StatusTooManyRequests)
-			return
-		}
-		switch err := p.deps.Admin.ProveFactor(as(r, s), s.user, proofCode(r.PostForm.Get("proof")), ""); {
-		case errors.Is(err, factors.ErrInvalidCode):
-			http.Redirect(w, r, "/me?done=pairproof", http.StatusSeeOther)
-			return
-		case err != nil:
-			p.serviceError(w, r, "checking a code", err)
-			return
-		}
+	if !p.freshProof(w, r, s, "push.pair", "pairproof") {
+		return
 	}
 	tok, err := p.pairs.issue(s.user, p.deps.Now())
 	if err != nil {

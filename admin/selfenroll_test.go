@@ -109,3 +109,15 @@ func TestPushIsAMethodWhenRunning(t *testing.T) {
 		t.Errorf("push not allowable with push running: %v", err)
 	}
 }
+
+// Unlocking a user lifts their push suspension too.
+func TestUnlockResumesPush(t *testing.T) {
+	var resumed []string
+	c := newConsole(t, func(o *Options) { o.Push, o.ResumePush = true, func(u string) { resumed = append(resumed, u) } })
+	if err := c.svc.UnlockUser(asHelp, "Alice"); err != nil {
+		t.Fatal(err)
+	}
+	if len(resumed) != 1 || resumed[0] != "alice" {
+		t.Errorf("resumed %v, want [alice]", resumed)
+	}
+}

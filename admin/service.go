@@ -135,8 +135,10 @@ type Options struct {
 	// Clients returns the RADIUS clients overview of the running server.
 	Clients func() []ClientInfo
 	// Push is set when the server runs push approval: "push" is then a
-	// method an admin may allow.
-	Push bool
+	// method an admin may allow, and ResumePush lifts a user's push
+	// suspension when staff unlock them.
+	Push       bool
+	ResumePush func(user string)
 }
 
 // Service implements API on a store.

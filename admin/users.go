@@ -114,6 +114,11 @@ func (s *Service) UnlockUser(ctx context.Context, name string) error {
 	if cerr := s.st.ClearFailures(ctx, n); cerr != nil {
 		return cerr
 	}
+	// Unlocking also lifts a push suspension (after denials or a report):
+	// the help desk has spoken with the user.
+	if s.opt.ResumePush != nil {
+		s.opt.ResumePush(n)
+	}
 	return err
 }
 

@@ -133,6 +133,9 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 	}
 	sopt.Clients = func() []admin.ClientInfo { return clientInfo(srv.ClientStats()) }
 	sopt.Push = pushp != nil
+	if pushp != nil {
+		sopt.ResumePush = pushp.service.Hub().Resume
+	}
 	if d, ok := primary.(*ldapauth.Directory); ok {
 		sopt.SearchDirectory = func(ctx context.Context, q string, limit int) ([]admin.DirectoryUser, error) {
 			found, err := d.Search(ctx, q, limit)

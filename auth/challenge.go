@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -69,6 +70,7 @@ type challengeStep int
 const (
 	stepPasscode challengeStep = iota + 1 // a passcode
 	stepMenu                              // a menu number, or a passcode
+	stepPushWait                          // anything: the answer waits on a numbered push
 )
 
 // pendingChallenge is a sent Access-Challenge: what its answer must come
@@ -84,6 +86,7 @@ type pendingChallenge struct {
 	step    challengeStep
 	attrs   []Attribute // granted by policy, for the Accept
 	groups  []string
+	wait    PushWait // stepPushWait: the push the answer waits on
 }
 
 // challengeStart is what Decide knows when it may send a challenge.
@@ -287,6 +290,9 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 			return e.fail(ctx, d, ReasonBadChoice)
 		}
 		if o := opts[k-1]; o.push {
+			if np, ok := e.pusher.(NumberPusher); ok && e.policy.ClientNumberMatch[r.Client] {
+				return e.pushNumbered(ctx, d, np, o.en, r, p)
+			}
 			return e.push(ctx, d, o.en, r, st.LockoutFound, p.attrs)
 		}
 		next := *p
@@ -299,9 +305,40 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 		d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, MsgEnterCode, state
 		return d
 	}
+	if p.step == stepPushWait {
+		// Whatever was typed: the push decides.
+		return e.pushVerdict(ctx, d, p.wait.Wait(ctx), st.LockoutFound, p.attrs)
+	}
 	d = e.verifyCode(ctx, d, answer, usable, st.LockoutFound)
 	if d.Outcome == Accept {
 		d.Attributes = p.attrs
 	}
+	return d
+}
+
+// MsgPickNumber asks the user to match the number in the app.
+const MsgPickNumber = "Your number is %02d: choose it in the approver app on your phone, then press OK here"
+
+// pushNumbered sends a push with a number to match and answers with an
+// Access-Challenge showing the number; the answer to it waits on the push.
+func (e *Engine) pushNumbered(ctx context.Context, d Decision, np NumberPusher, en store.Enrollment, r Request, p *pendingChallenge) Decision {
+	w, n, err := np.PushNumbered(ctx, en, PushContext{User: d.User, Client: r.Client, NASIdentifier: r.NASIdentifier,
+		NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID, Time: e.now()})
+	switch {
+	case errors.Is(err, ErrPushUnavailable):
+		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
+		return d
+	case err != nil:
+		return internal(d, fmt.Errorf("push: %w", err))
+	}
+	now := e.now()
+	next := *p
+	next.step, next.wait, next.expires, next.ttl = stepPushWait, w, now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
+	state, err := e.challenges.add(&next, now)
+	if err != nil {
+		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonOverloaded, MsgInternal, err
+		return d
+	}
+	d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, fmt.Sprintf(MsgPickNumber, n), state
 	return d
 }

@@ -48,6 +48,9 @@ type Policy struct {
 	// ChallengeTTL bounds how long an Access-Challenge's State may be
 	// answered (default 60 s).
 	ChallengeTTL time.Duration
+	// ClientNumberMatch marks the clients (in challenge mode) whose push
+	// logins show a number the user must pick in the app.
+	ClientNumberMatch map[string]bool
 }
 
 // Public messages. Every credential failure shares one message, so a reply

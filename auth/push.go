@@ -47,6 +47,19 @@ type Pusher interface {
 	Push(ctx context.Context, en store.Enrollment, c PushContext) (PushVerdict, error)
 }
 
+// PushWait is a delivered push a login waits on.
+type PushWait interface {
+	Wait(ctx context.Context) PushVerdict
+}
+
+// NumberPusher is a Pusher that can also send a push with a number to
+// match: it returns at once with the number, which the login shows in an
+// Access-Challenge, and the answer to that challenge waits on the push.
+type NumberPusher interface {
+	Pusher
+	PushNumbered(ctx context.Context, en store.Enrollment, c PushContext) (PushWait, int, error)
+}
+
 // SetPusher installs push approval (nil: none). Set before serving.
 func (e *Engine) SetPusher(p Pusher) { e.pusher = p }
 
@@ -130,6 +143,11 @@ func (e *Engine) push(ctx context.Context, d Decision, en store.Enrollment, r Re
 	case err != nil:
 		return internal(d, fmt.Errorf("push: %w", err))
 	}
+	return e.pushVerdict(ctx, d, v, counted, attrs)
+}
+
+// pushVerdict decides on a push's verdict, as push does.
+func (e *Engine) pushVerdict(ctx context.Context, d Decision, v PushVerdict, counted bool, attrs []Attribute) Decision {
 	switch v {
 	case PushApproved:
 		d = e.accept(ctx, d, KindPush, ReasonOK, counted)

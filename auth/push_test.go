@@ -148,3 +148,55 @@ func TestSplitKeyword(t *testing.T) {
 		}
 	}
 }
+
+// numberPusher is a fakePusher that also sends numbered pushes; the verdict
+// comes when the answer waits.
+type numberPusher struct {
+	fakePusher
+	numbered int
+	waited   chan struct{}
+}
+
+type fakeWait struct {
+	p *numberPusher
+}
+
+func (w fakeWait) Wait(context.Context) PushVerdict {
+	close(w.p.waited)
+	return w.p.verdict
+}
+
+func (n *numberPusher) PushNumbered(_ context.Context, en store.Enrollment, c PushContext) (PushWait, int, error) {
+	n.numbered++
+	n.sent = append(n.sent, en.ID)
+	return fakeWait{n}, 42, nil
+}
+
+func TestPushNumberMatching(t *testing.T) {
+	for _, c := range []struct {
+		v    PushVerdict
+		want Outcome
+	}{{PushApproved, Accept}, {PushDenied, Reject}} {
+		fx, _ := pushFixture(t, ChallengeMenu, c.v)
+		np := &numberPusher{fakePusher: fakePusher{verdict: c.v}, waited: make(chan struct{})}
+		fx.e.SetPusher(np)
+		fx.e.policy.ClientNumberMatch = map[string]bool{"vpn": true}
+		d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+		shown := fx.ask("alice", "1", d.State, "vpn", nasA)
+		if shown.Outcome != Challenge || !strings.Contains(shown.Message, "Your number is 42") || np.numbered != 1 {
+			t.Fatalf("after choosing push: %v %q (numbered %d)", shown.Outcome, shown.Message, np.numbered)
+		}
+		final := fx.ask("alice", "", shown.State, "vpn", nasA)
+		if final.Outcome != c.want {
+			t.Fatalf("verdict %d: %v/%s", c.v, final.Outcome, final.Reason)
+		}
+		select {
+		case <-np.waited:
+		default:
+			t.Fatal("the answer did not wait on the push")
+		}
+		if c.want == Accept && (final.Factor != KindPush || len(final.Attributes) != 1) {
+			t.Errorf("accept: factor %q attrs %v", final.Factor, final.Attributes)
+		}
+	}
+}

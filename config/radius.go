@@ -86,6 +86,9 @@ func (c *Config) validateClients(p *problems) {
 		if cl.Challenge != "" { // "" is auto (a config built in code)
 			p.oneOf(clientKey(i, cl.Name, "challenge"), cl.Challenge, challengeModes)
 		}
+		if cl.NumberMatching && cl.Challenge != "challenge" {
+			p.addf(clientKey(i, cl.Name, "number_matching"), `needs challenge: "challenge" (the number is shown in the menu's next prompt), got challenge %q`, cl.Challenge)
+		}
 		if cl.PushTimeout != 0 && (cl.PushTimeout < 5*time.Second || cl.PushTimeout > 5*time.Minute) {
 			p.addf(clientKey(i, cl.Name, "push_timeout"), "must be from 5s to 5m, got %s", cl.PushTimeout)
 		}

@@ -68,6 +68,10 @@ type ClientConfig struct {
 	// answer to a push (default 25s, 5s to 5m). Keep it below the NAS's own
 	// RADIUS timeout (docs/vpn-timeouts.md).
 	PushTimeout time.Duration `mapstructure:"push_timeout"`
+	// NumberMatching (challenge mode only) shows a 2-digit number in the
+	// Access-Challenge after the user picks a push, which they must then
+	// pick in the app among three (default false).
+	NumberMatching bool `mapstructure:"number_matching"`
 	// RequestTimeout replaces radius.request_timeout for this client; by
 	// default it is the larger of that and push_timeout + 5s, so a push
 	// can be waited for.

@@ -77,6 +77,8 @@ func TestValidationErrors(t *testing.T) {
 		{"auth.enrollment_required", "", []string{"RADIUSMFA_AUTH_ENROLLMENT_REQUIRED=maybe"}, `auth.enrollment_required: must be one of reject, allow, got "maybe"`},
 		{"auth.enforcement", "auth: {enforcement: on}", nil, `auth.enforcement: must be one of off, optional, required, got "on"`},
 		{"push.contact", "push: {contact: admin@example.com}", nil, `push.contact: must be a "mailto:" or "https://" address`},
+		{"number_matching", client("name: a", "networks: [127.0.0.1]", "secret: x", "number_matching: true"), nil,
+			`radius.clients[0].number_matching (a): needs challenge: "challenge"`},
 		{"push_timeout", client("name: a", "networks: [127.0.0.1]", "secret: x", "push_timeout: 1s"), nil,
 			"radius.clients[0].push_timeout (a): must be from 5s to 5m, got 1s"},
 		{"client request_timeout", client("name: a", "networks: [127.0.0.1]", "secret: x", "push_timeout: 30s", "request_timeout: 20s"), nil,

@@ -85,15 +85,16 @@ func newEngine(cfg *config.Config, st store.Store, primary auth.Authenticator, d
 	}
 	return auth.NewEngine(primary, st, factorSet(cfg, st),
 		auth.Policy{
-			Delimiter:       cfg.Auth.Delimiter,
-			MFA:             auth.Mode(cfg.Auth.Mode()),
-			EnrollMessage:   cfg.Auth.EnrollMessage,
-			Lockout:         store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
-			Groups:          global,
-			ClientGroups:    perClient,
-			ChallengeTTL:    cfg.Auth.ChallengeTimeout,
-			ClientChallenge: clientChallenges(cfg),
-			Directory:       directory,
+			Delimiter:         cfg.Auth.Delimiter,
+			MFA:               auth.Mode(cfg.Auth.Mode()),
+			EnrollMessage:     cfg.Auth.EnrollMessage,
+			Lockout:           store.LockoutPolicy{Threshold: cfg.Auth.Lockout.Threshold, Duration: cfg.Auth.Lockout.Duration},
+			Groups:            global,
+			ClientGroups:      perClient,
+			ChallengeTTL:      cfg.Auth.ChallengeTimeout,
+			ClientChallenge:   clientChallenges(cfg),
+			ClientNumberMatch: numberMatching(cfg),
+			Directory:         directory,
 		}, nil), nil
 }
 
@@ -173,6 +174,17 @@ func clientChallenges(cfg *config.Config) map[string]auth.ChallengeMode {
 			m = auth.ChallengeAppendOnly // unreachable: config.Validate checked it
 		}
 		out[cl.Name] = m
+	}
+	return out
+}
+
+// numberMatching names the clients whose push logins match a number.
+func numberMatching(cfg *config.Config) map[string]bool {
+	out := map[string]bool{}
+	for _, cl := range cfg.Radius.Clients {
+		if cl.NumberMatching {
+			out[cl.Name] = true
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,43 +61,77 @@ type Payload struct {
 	Expires time.Time `json:"expires"`
 }
 
-// Push implements auth.Pusher.
+// Push implements auth.Pusher: one push, waited for.
 func (s *Service) Push(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushVerdict, error) {
+	w, _, err := s.begin(ctx, en, c, false)
+	if err != nil {
+		return 0, err
+	}
+	return w.Wait(ctx), nil
+}
+
+// PushNumbered implements auth.NumberPusher: it sends a push whose app asks
+// the user to pick the returned number among three, and returns at once;
+// the login shows the number and waits on the result.
+func (s *Service) PushNumbered(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushWait, int, error) {
+	return s.begin(ctx, en, c, true)
+}
+
+// waiter is one delivered push, waited for by the login.
+type waiter struct {
+	hub *Hub
+	p   *Pending
+}
+
+// Wait implements auth.PushWait.
+func (w waiter) Wait(ctx context.Context) auth.PushVerdict {
+	switch w.hub.Wait(ctx, w.p) {
+	case Approved:
+		return auth.PushApproved
+	case Denied:
+		return auth.PushDenied
+	case Reported:
+		return auth.PushReported
+	}
+	return auth.PushTimedOut
+}
+
+// begin starts and delivers one push; with numbered, its context carries a
+// number to match.
+func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushContext, numbered bool) (waiter, int, error) {
 	dev, err := DeviceOf(en)
 	if err != nil {
-		return 0, fmt.Errorf("push: device %s of %s: %w", en.ID, en.User, err)
+		return waiter{}, 0, fmt.Errorf("push: device %s of %s: %w", en.ID, en.User, err)
 	}
 	ttl := s.o.Timeout(c.Client)
-	if dl, ok := ctx.Deadline(); ok {
+	if dl, ok := ctx.Deadline(); ok && !numbered {
 		ttl = min(ttl, time.Until(dl))
 	}
-	p, err := s.hub.Begin(en.User, en.ID, dev.PublicKey, Context{User: c.User, Client: c.Client,
-		NASIdentifier: c.NASIdentifier, NASIPAddress: c.NASIPAddress, CallingStationID: c.CallingStationID, Time: c.Time}, ttl)
+	pc := Context{User: c.User, Client: c.Client, NASIdentifier: c.NASIdentifier, NASIPAddress: c.NASIPAddress,
+		CallingStationID: c.CallingStationID, Time: c.Time}
+	if numbered {
+		if pc.Number, err = PickNumber(rand.Reader); err != nil {
+			return waiter{}, 0, err
+		}
+	}
+	p, err := s.hub.Begin(en.User, en.ID, dev.PublicKey, pc, ttl)
 	switch {
 	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrSuspended), errors.Is(err, ErrTooMany):
-		return 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
+		return waiter{}, 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
 	case err != nil:
-		return 0, err
+		return waiter{}, 0, err
 	}
 	payload, err := json.Marshal(Payload{V: 1, Nonce: p.Nonce, User: p.User, Context: p.Context, Expires: p.Expires})
 	if err != nil {
 		s.hub.Cancel(p)
-		return 0, err
+		return waiter{}, 0, err
 	}
 	if err := s.send.Send(ctx, dev.Subscription, payload); err != nil {
 		s.hub.Cancel(p)
 		if errors.Is(err, ErrGone) && s.o.Gone != nil {
 			s.o.Gone(en.User, en.ID)
 		}
-		return 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
+		return waiter{}, 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
 	}
-	switch s.hub.Wait(ctx, p) {
-	case Approved:
-		return auth.PushApproved, nil
-	case Denied:
-		return auth.PushDenied, nil
-	case Reported:
-		return auth.PushReported, nil
-	}
-	return auth.PushTimedOut, nil
+	return waiter{hub: s.hub, p: p}, pc.Number, nil
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,5 +127,47 @@ func TestServiceRateLimitIsUnavailable(t *testing.T) {
 	}
 	if _, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice"}); !errors.Is(err, auth.ErrPushUnavailable) {
 		t.Fatalf("second push in the window: %v", err)
+	}
+}
+
+// A numbered push carries the choices, never the number; the login waits
+// on it after showing the number, and only the right pick approves.
+func TestServiceNumbered(t *testing.T) {
+	for _, right := range []bool{true, false} {
+		svc, ph, _ := serviceFixture(t, "")
+		en, err := NewEnrollment("alice", "Pixel 7", &ph.key.PublicKey, testSubscription(t), ph.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, n, err := svc.PushNumbered(context.Background(), en, auth.PushContext{User: "alice", Client: "vpn", Time: ph.clock.Now()})
+		if err != nil || n < MinNumber || n > MaxNumber {
+			t.Fatalf("PushNumbered: %d %v", n, err)
+		}
+		pl := ph.got[0]
+		if len(pl.Context.Choices) != NumChoices || !slices.Contains(pl.Context.Choices, n) {
+			t.Fatalf("choices %v do not offer %d", pl.Context.Choices, n)
+		}
+		raw, _ := json.Marshal(pl)
+		if strings.Contains(string(raw), `"number"`) {
+			t.Fatalf("the payload carries the number: %s", raw)
+		}
+		pick := n
+		if !right {
+			pick = slices.IndexFunc(pl.Context.Choices, func(c int) bool { return c != n })
+			pick = pl.Context.Choices[pick]
+		}
+		pend, _ := svc.Hub().Get(pl.Nonce, "alice")
+		a := answer(t, ph.key, pend, AnswerApprove, ph.clock.Now())
+		a.Number = pick
+		if _, err := svc.Hub().Answer(a); err != nil {
+			t.Fatal(err)
+		}
+		want := auth.PushApproved
+		if !right {
+			want = auth.PushDenied
+		}
+		if got := w.Wait(context.Background()); got != want {
+			t.Errorf("pick right=%v: verdict %d, want %d", right, got, want)
+		}
 	}
 }

@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"radiusmfa/factors/push/webpush"
 	"radiusmfa/store"
 )
 
@@ -99,6 +101,11 @@ func validateEndpoint(ep string) error {
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Fragment != "" {
 		return errors.New("push: endpoint is not a plain absolute URL")
+	}
+	// An address a push service cannot have is refused at pairing; the
+	// sender checks every resolved address again when it connects.
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !a.IsLoopback() && !webpush.PublicAddress(a) {
+		return fmt.Errorf("push: endpoint address %s is not public", a)
 	}
 	switch {
 	case u.Scheme == "https":

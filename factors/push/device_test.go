@@ -75,7 +75,7 @@ func TestInvariantDecodeAcceptsOnlyEncodable(t *testing.T) {
 }
 
 func TestSecretAllowsLoopbackHTTP(t *testing.T) {
-	for _, ep := range []string{"http://127.0.0.1:8080/push/1", "http://localhost/p", "http://[::1]:9/x", "https://10.0.0.1/p"} {
+	for _, ep := range []string{"http://127.0.0.1:8080/push/1", "http://localhost/p", "http://[::1]:9/x", "https://push.example.test/p"} {
 		d := fixedDevice(t)
 		d.Subscription.Endpoint = ep
 		b, err := EncodeSecret(d)
@@ -212,12 +212,17 @@ func TestParseSubscription(t *testing.T) {
 		t.Fatalf("ParseSubscription = %+v, %v; want %+v", got, err, want)
 	}
 	for _, bad := range []string{``, `{}`, `{"endpoint":"` + want.Endpoint + `"}`,
-		strings.Replace(js, "https:", "http:", 1), strings.Replace(js, `"auth":"`, `"auth":"A`, 1)} {
+		strings.Replace(js, "https:", "http:", 1), strings.Replace(js, `"auth":"`, `"auth":"A`, 1),
+		// addresses a push service cannot have: the server's own network
+		endpointJSON(js, want.Endpoint, "https://10.0.0.7/push"), endpointJSON(js, want.Endpoint, "https://169.254.169.254/latest"),
+		endpointJSON(js, want.Endpoint, "https://[fd00::1]/push"), endpointJSON(js, want.Endpoint, "https://[::ffff:192.168.1.1]/push")} {
 		if _, err := ParseSubscription([]byte(bad)); err == nil {
 			t.Errorf("ParseSubscription(%s) accepted", bad)
 		}
 	}
 }
+
+func endpointJSON(js, from, to string) string { return strings.Replace(js, from, to, 1) }
 
 func TestNewEnrollment(t *testing.T) {
 	k := newKey(t)

@@ -86,7 +86,9 @@ type Subscription struct {
 
 // Options tune a Sender. The zero value is ready for production.
 type Options struct {
-	// HTTPClient sends the requests; nil: a client with DefaultTimeout.
+	// HTTPClient sends the requests; nil: a client with DefaultTimeout
+	// that connects only to public addresses (loopback ones too with
+	// AllowHTTP), directly, never through a proxy from the environment.
 	// Redirects are never followed, whatever the client says: a push
 	// service does not redirect, and following one could lead off https.
 	HTTPClient *http.Client
@@ -118,7 +120,11 @@ type Sender struct {
 // loaded, a bad subject, urgency or TTL) is returned by every Send, so it
 // surfaces on the first push rather than as a silent fallback.
 func NewSender(v *VAPID, o Options) *Sender {
-	s := &Sender{client: noRedirects(o.HTTPClient), allowHTTP: o.AllowHTTP,
+	c := o.HTTPClient
+	if c == nil {
+		c = guardedClient(o.AllowHTTP)
+	}
+	s := &Sender{client: noRedirects(c), allowHTTP: o.AllowHTTP,
 		urgency: lib.Urgency(o.Urgency), ttl: int((o.TTL + time.Second - 1) / time.Second)}
 	if o.Urgency == "" {
 		s.urgency = DefaultUrgency
@@ -162,9 +168,6 @@ func validUrgency(u lib.Urgency) bool {
 // noRedirects returns a copy of c (or a default client) that returns a
 // redirect as the answer instead of following it.
 func noRedirects(c *http.Client) *http.Client {
-	if c == nil {
-		c = &http.Client{Timeout: DefaultTimeout}
-	}
 	cc := *c
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &cc

@@ -299,7 +299,7 @@ func TestNoRedirectsCopiesClient(t *testing.T) {
 	if got == c || c.CheckRedirect != nil || got.Timeout != time.Second || got.CheckRedirect == nil {
 		t.Errorf("noRedirects(c) = %+v; c now %+v", got, c)
 	}
-	if d := noRedirects(nil); d.Timeout != DefaultTimeout {
-		t.Errorf("default client timeout %s, want %s", d.Timeout, DefaultTimeout)
+	if d := NewSender(testVAPID(t), Options{}).client; d.Timeout != DefaultTimeout || d.CheckRedirect == nil {
+		t.Errorf("default client timeout %s (want %s), redirects followed: %t", d.Timeout, DefaultTimeout, d.CheckRedirect == nil)
 	}
 }

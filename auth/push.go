@@ -24,6 +24,9 @@ const (
 	// PushReported is "Deny and report": the user did not start this login.
 	PushReported
 	PushTimedOut
+	// PushCancelled: the server withdrew the push before an answer (push
+	// suspended for the user, or their access reduced meanwhile).
+	PushCancelled
 )
 
 // PushContext is what the user's phone shows about the login.
@@ -157,6 +160,9 @@ func (e *Engine) pushVerdict(ctx context.Context, d Decision, v PushVerdict, cou
 		d = e.fail(ctx, d, ReasonPushDenied)
 	case PushReported:
 		d = e.fail(ctx, d, ReasonPushReported)
+	case PushCancelled:
+		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
+		return d
 	default:
 		d.Outcome, d.Reason, d.Message = Reject, ReasonPushTimedOut, MsgPushTimedOut
 		return d

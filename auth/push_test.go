@@ -62,6 +62,7 @@ func TestPushVerdicts(t *testing.T) {
 		{PushDenied, ReasonPushDenied, true},
 		{PushReported, ReasonPushReported, true},
 		{PushTimedOut, ReasonPushTimedOut, false},
+		{PushCancelled, ReasonPushUnavailable, false},
 	} {
 		fx, _ := pushFixture(t, ChallengeAuto, c.v)
 		d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)

@@ -147,6 +147,16 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		}
 	}
 	svc := admin.NewService(st, sopt)
+	if pushp != nil {
+		// A phone disabled or removed, an account locked or reset: the
+		// logins waiting on that user's pushes end now, and none of those
+		// pushes can be approved any more.
+		svc.OnAccessReduced(func(user string, _ bool) {
+			if n := pushp.service.Hub().Withdraw(user); n > 0 {
+				log.Info("pending pushes withdrawn after a change to the user's access", "user", user, "pushes", n)
+			}
+		})
+	}
 	sock, err := admin.ListenSocket(cfg.Admin.Socket, svc, log)
 	if err != nil {
 		return err

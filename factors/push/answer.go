@@ -25,6 +25,10 @@ const (
 	Denied
 	Reported // denied, and reported by the user as not their login
 	TimedOut // unanswered before it expired or before the waiter gave up
+	// Cancelled: withdrawn by the server before any answer (undelivered,
+	// push suspended for the user, or the user's access reduced). It
+	// counts toward no fatigue rule and no lockout.
+	Cancelled
 )
 
 // String names v as the audit log writes it.
@@ -38,6 +42,8 @@ func (v Verdict) String() string {
 		return "reported"
 	case TimedOut:
 		return "timed_out"
+	case Cancelled:
+		return "cancelled"
 	}
 	return "none"
 }
@@ -56,7 +62,8 @@ type Answer struct {
 type Event struct {
 	User, DeviceID, Nonce string
 	Verdict               Verdict
-	// Reason qualifies the verdict: "", ReasonWrongNumber or ReasonCancelled.
+	// Reason qualifies the verdict: "", ReasonWrongNumber, or why it was
+	// Cancelled.
 	Reason string
 	// Suspended reports that this push suspended push approval for User.
 	Suspended bool
@@ -66,7 +73,9 @@ type Event struct {
 // Event reasons.
 const (
 	ReasonWrongNumber = "wrong_number" // approved with a number not shown at login
-	ReasonCancelled   = "cancelled"    // still pending when push was suspended for the user
+	ReasonUndelivered = "undelivered"  // the push service did not take it
+	ReasonSuspended   = "suspended"    // still pending when push was suspended for the user
+	ReasonWithdrawn   = "withdrawn"    // still pending when the user's access was reduced
 )
 
 // Invariant: an answer settles a push only when signed by the key the push

@@ -155,7 +155,7 @@ func TestInvariantSuspensionCancelsPending(t *testing.T) {
 	if v, err := r.answer(c, AnswerApprove); err == nil || v == Approved {
 		t.Errorf("approval after suspension: %v, %v", v, err)
 	}
-	if v := r.h.Wait(context.Background(), c); v != Denied {
+	if v := r.h.Wait(context.Background(), c); v != Cancelled {
 		t.Errorf("cancelled push ended %v", v)
 	}
 	if n := r.h.Len(); n != 0 {
@@ -273,5 +273,40 @@ func TestIdleUsersForgotten(t *testing.T) {
 	r.h.mu.Unlock()
 	if n != 2 { // the newcomer, and the denier whose run is kept
 		t.Errorf("%d users kept, want 2", n)
+	}
+}
+
+// TestInvariantWithdrawnCannotBeApproved: Withdraw ends a user's pending
+// pushes at once, none of them can be approved afterwards, other users'
+// pushes stay, and a withdrawal counts toward no suspension.
+func TestInvariantWithdrawnCannotBeApproved(t *testing.T) {
+	r := newRig(t, Options{SuspendAfter: 1})
+	a, b := r.begin("alice"), r.begin("alice")
+	other := r.begin("bob")
+	waited := make(chan Verdict, 1)
+	go func() { waited <- r.h.Wait(context.Background(), a) }()
+
+	if n := r.h.Withdraw("alice"); n != 2 {
+		t.Fatalf("Withdraw = %d, want 2", n)
+	}
+	if v := <-waited; v != Cancelled {
+		t.Errorf("waiting login got %v, want cancelled", v)
+	}
+	if v, err := r.answer(b, AnswerApprove); err == nil || v == Approved {
+		t.Errorf("approval after withdrawal: %v, %v", v, err)
+	}
+	if r.h.Suspended("alice") {
+		t.Error("a withdrawal suspended push")
+	}
+	if _, ok := r.h.Get(other.Nonce, "bob"); !ok {
+		t.Error("bob's push went too")
+	}
+	for _, ev := range r.logged() {
+		if ev.User == "alice" && (ev.Verdict != Cancelled || ev.Reason != ReasonWithdrawn || ev.Suspended) {
+			t.Errorf("event %+v", ev)
+		}
+	}
+	if n := r.h.Withdraw("nobody"); n != 0 {
+		t.Errorf("Withdraw(nobody) = %d", n)
 	}
 }

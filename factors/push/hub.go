@@ -315,14 +315,14 @@ func (h *Hub) settleLocked(e *entry, v Verdict, reason string) []Event {
 	close(e.done)
 	ev := Event{User: e.p.User, DeviceID: e.p.DeviceID, Nonce: e.p.Nonce,
 		Verdict: v, Reason: reason, Context: e.p.Context}
-	if reason == ReasonCancelled {
+	if v == Cancelled {
 		return []Event{ev}
 	}
 	ev.Suspended = u.count(v, h.o.SuspendAfter)
 	events := []Event{ev}
 	if ev.Suspended {
 		for _, other := range slices.Clone(u.pending) {
-			events = append(events, h.settleLocked(other, Denied, ReasonCancelled)...)
+			events = append(events, h.settleLocked(other, Cancelled, ReasonSuspended)...)
 		}
 	}
 	return events
@@ -345,7 +345,8 @@ func (p Pending) clone() Pending {
 }
 
 // Cancel ends p without a verdict of the user's (the push could not be
-// delivered): its waiters get Denied, and it counts toward no fatigue rule.
+// delivered): its waiters get Cancelled, which counts toward no fatigue
+// rule.
 func (h *Hub) Cancel(p *Pending) {
 	if p == nil || p.entry == nil {
 		return
@@ -355,7 +356,24 @@ func (h *Hub) Cancel(p *Pending) {
 		h.mu.Unlock()
 		return
 	}
-	events := h.settleLocked(p.entry, Denied, ReasonCancelled)
+	events := h.settleLocked(p.entry, Cancelled, ReasonUndelivered)
 	h.mu.Unlock()
 	h.emit(events)
+}
+
+// Withdraw cancels every push pending for user (their phone was disabled
+// or removed, their account locked, their enrollment reset): the waiting
+// logins end at once, Cancelled, and no later answer can approve them. It
+// returns how many it cancelled.
+func (h *Hub) Withdraw(user string) int {
+	h.mu.Lock()
+	var events []Event
+	if u := h.users[user]; u != nil {
+		for _, e := range slices.Clone(u.pending) {
+			events = append(events, h.settleLocked(e, Cancelled, ReasonWithdrawn)...)
+		}
+	}
+	h.mu.Unlock()
+	h.emit(events)
+	return len(events)
 }

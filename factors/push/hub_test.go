@@ -195,14 +195,14 @@ func TestReportSuspends(t *testing.T) {
 	if !r.h.Suspended("alice") {
 		t.Fatal("report did not suspend push")
 	}
-	if v := <-otherWait; v != Denied {
-		t.Errorf("the other pending push ended %v, want denied", v)
+	if v := <-otherWait; v != Cancelled {
+		t.Errorf("the other pending push ended %v, want cancelled", v)
 	}
 	if _, err := r.h.Begin("alice", "d", &r.key.PublicKey, Context{}, time.Minute); !errors.Is(err, ErrSuspended) {
 		t.Errorf("Begin while suspended: %v", err)
 	}
 	ev := r.logged()
-	if len(ev) != 2 || ev[0].Verdict != Reported || !ev[0].Suspended || ev[1].Reason != ReasonCancelled || ev[1].Nonce != other.Nonce {
+	if len(ev) != 2 || ev[0].Verdict != Reported || !ev[0].Suspended || ev[1].Verdict != Cancelled || ev[1].Reason != ReasonSuspended || ev[1].Nonce != other.Nonce {
 		t.Errorf("events %+v", ev)
 	}
 }

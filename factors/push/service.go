@@ -92,6 +92,8 @@ func (w waiter) Wait(ctx context.Context) auth.PushVerdict {
 		return auth.PushDenied
 	case Reported:
 		return auth.PushReported
+	case Cancelled:
+		return auth.PushCancelled
 	}
 	return auth.PushTimedOut
 }

@@ -378,6 +378,28 @@ func TestPushLogin(t *testing.T) {
 		}
 	})
 
+	// A phone disabled while its push is pending: the waiting login ends
+	// at once (not at the push timeout), and the push cannot be approved.
+	t.Run("DisabledWhilePending", func(t *testing.T) {
+		t.Parallel()
+		a := s.newAccount(t, "withdrawn-user")
+		ph := pairApprover(t, s, ps, a)
+		done := pushLoginAsync(s.authAddr(t), a)
+		m, ok := ph.next(10 * time.Second)
+		if !ok {
+			s.fatalf(t, "no push reached the phone")
+		}
+		s.mustCLI(t, "", "device", "disable", a.Name, ph.device)
+		expectLogin(t, s, done, radius.CodeAccessReject)
+		s.expectAudit(t, a.Name, 1, "reject", "push_unavailable")
+		if v, err := ph.answer(m.Nonce, "approve"); err == nil {
+			t.Errorf("approving the withdrawn push: %q", v)
+		}
+		if recs := s.auditOf(t, "push", a.Name); len(recs) != 1 || recs[0].Outcome != "cancelled" || recs[0].Reason != "withdrawn" {
+			t.Errorf("push audit records %v", recs)
+		}
+	})
+
 	t.Run("Retransmissions", func(t *testing.T) {
 		t.Parallel()
 		a := s.newAccount(t, "retrans-user")

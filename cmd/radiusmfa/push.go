@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"radiusmfa/config"
 	"radiusmfa/factors/push"
 	"radiusmfa/factors/push/webpush"
@@ -22,7 +24,7 @@ type pushParts struct {
 // startPush wires push approval: the VAPID keys kept in the store, the
 // Web Push sender, the hub of pending pushes with its events audited, and
 // the per-client wait. It returns nil parts when push is disabled.
-func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit interface{ Record(store.AuditRecord) }, log *slog.Logger) (*pushParts, error) {
+func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit interface{ Record(store.AuditRecord) }, reg prometheus.Registerer, log *slog.Logger) (*pushParts, error) {
 	if !cfg.Push.Enabled || cfg.Web.Listen == "" {
 		return nil, nil
 	}
@@ -37,7 +39,27 @@ func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit in
 	if cfg.Push.AllowLoopbackHTTPEndpoints {
 		log.Warn("push.allow_loopback_http_endpoints is on: pushes may go over plain http to a loopback push service (for tests only)")
 	}
-	hub := push.NewHub(push.Options{OnEvent: func(ev push.Event) { pushEvent(ev, audit, log) }})
+	settled := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "radiusmfa_push_settled_total",
+		Help: "Pushes ended, by verdict (approved, denied, reported, timed_out, cancelled) and reason.",
+	}, []string{"verdict", "reason"})
+	suspended := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "radiusmfa_push_suspensions_total",
+		Help: "Users whose push approval was suspended (after a report, or denied or unanswered pushes in a row).",
+	})
+	hub := push.NewHub(push.Options{OnEvent: func(ev push.Event) {
+		settled.WithLabelValues(ev.Verdict.String(), ev.Reason).Inc()
+		if ev.Suspended {
+			suspended.Inc()
+		}
+		pushEvent(ev, audit, log)
+	}})
+	if reg != nil {
+		reg.MustRegister(settled, suspended, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "radiusmfa_push_pending",
+			Help: "Pushes waiting for an answer.",
+		}, func() float64 { return float64(hub.Len()) }))
+	}
 	sender := webpush.NewSender(vapid, webpush.Options{AllowHTTP: cfg.Push.AllowLoopbackHTTPEndpoints})
 	svc := push.NewService(hub, webpushSender{sender}, push.ServiceOptions{
 		Timeout: func(client string) time.Duration {

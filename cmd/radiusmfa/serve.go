@@ -106,7 +106,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		return fmt.Errorf("the stored enforcement settings: %w", err)
 	}
 	engine.SetEnforcement(enf)
-	pushp, err := startPush(ctx, cfg, st, auditw, log)
+	pushp, err := startPush(ctx, cfg, st, auditw, reg, log)
 	if err != nil {
 		return err
 	}

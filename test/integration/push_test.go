@@ -265,6 +265,32 @@ func pushLogin(t *testing.T, s *server, a *account) radReply {
 	return radclient(t, s.authAddr(t), userAttrs(a.Name, a.Password+",push"), radclientOpts{MA: true, Timeout: 20 * time.Second})
 }
 
+// metric returns the value of one series on the server's /metrics, as
+// Prometheus prints it (labels in name order); it fails t when absent.
+func (s *server) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr.Ops + "/metrics")
+	if err != nil {
+		s.fatalf(t, "GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.fatalf(t, "GET /metrics: %v", err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				s.fatalf(t, "/metrics: %q", line)
+			}
+			return f
+		}
+	}
+	s.fatalf(t, "/metrics has no %s", series)
+	return 0
+}
+
 // auditOf returns the audit records of kind about user, oldest first.
 func (s *server) auditOf(t *testing.T, kind, user string) []auditRecord {
 	t.Helper()
@@ -397,6 +423,12 @@ func TestPushLogin(t *testing.T) {
 		}
 		if recs := s.auditOf(t, "push", a.Name); len(recs) != 1 || recs[0].Outcome != "cancelled" || recs[0].Reason != "withdrawn" {
 			t.Errorf("push audit records %v", recs)
+		}
+		if n := s.metric(t, `radiusmfa_push_settled_total{reason="withdrawn",verdict="cancelled"}`); n != 1 {
+			t.Errorf("withdrawn pushes on /metrics: %v, want 1", n)
+		}
+		if n := s.metric(t, "radiusmfa_push_pending"); n < 0 {
+			t.Errorf("radiusmfa_push_pending %v", n)
 		}
 	})
 

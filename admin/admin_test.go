@@ -38,7 +38,7 @@ func exercise(t *testing.T, api API, st store.Store) {
 	if err := api.AddUser(ctx, "alice", "another-pass"); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("duplicate add: %v", err)
 	}
-	for _, pw := range []string{"short", "long-enough,123456", strings.Repeat("x", MaxPasswordLen+1), "with\nnewline"} {
+	for _, pw := range []string{"short", "long-enough,123456", "long-enough,push", "long-enough,PUSH2", strings.Repeat("x", MaxPasswordLen+1), "with\nnewline"} {
 		if err := api.AddUser(ctx, "bob", pw); !errors.Is(err, ErrInvalid) {
 			t.Errorf("password %q: got %v, want ErrInvalid", pw, err)
 		}

@@ -188,6 +188,9 @@ func (s *Service) checkPassword(pw string) error {
 	if _, code := auth.SplitPasscode(pw, s.opt.Delimiter); code != "" {
 		return fmt.Errorf("%w: password must not end in %q followed by 6-8 digits (it would be read as a passcode)", ErrInvalid, s.opt.Delimiter)
 	}
+	if _, _, kw := auth.SplitKeyword(pw, s.opt.Delimiter); kw {
+		return fmt.Errorf("%w: password must not end in %q followed by push, push2 or push3 (it would be read as a request for a push)", ErrInvalid, s.opt.Delimiter)
+	}
 	return nil
 }
 

@@ -53,8 +53,8 @@ type Answer struct {
 	Nonce, User string
 	Verdict     string    // AnswerApprove, AnswerDeny or AnswerReport
 	Time        time.Time // when the app signed, whole seconds
-	Signature   []byte    // P1363, over Message(Nonce, User, Verdict, Time)
-	Number      int       // the number the user picked, with number matching
+	Signature   []byte    // P1363, over Message(Nonce, User, Verdict, Time), or NumberedMessage with Number
+	Number      int       // the number the user picked, with number matching; 0 for none
 }
 
 // Event reports a settled push to the server, for the audit log and admin
@@ -116,7 +116,11 @@ func (h *Hub) Answer(a Answer) (Verdict, error) {
 	}
 	// The signature is checked without the lock: it is the slow part, and
 	// e.pub and e.p never change.
-	if !Verify(e.pub, Message(a.Nonce, a.User, a.Verdict, a.Time), a.Signature) {
+	msg := Message(a.Nonce, a.User, a.Verdict, a.Time)
+	if a.Number != 0 {
+		msg = NumberedMessage(a.Nonce, a.User, a.Verdict, a.Number, a.Time)
+	}
+	if !Verify(e.pub, msg, a.Signature) {
 		return 0, ErrBadSignature
 	}
 	v, reason := Approved, ""

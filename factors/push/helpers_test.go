@@ -78,6 +78,14 @@ func answer(t testing.TB, k *ecdsa.PrivateKey, p Pending, verdict string, at tim
 		Signature: sign(t, k, Message(p.Nonce, p.User, verdict, at))}
 }
 
+// numbered returns k's signed approval of p with the number picked.
+func numbered(t testing.TB, k *ecdsa.PrivateKey, p Pending, number int, at time.Time) Answer {
+	t.Helper()
+	at = time.Unix(at.Unix(), 0)
+	return Answer{Nonce: p.Nonce, User: p.User, Verdict: AnswerApprove, Time: at, Number: number,
+		Signature: sign(t, k, NumberedMessage(p.Nonce, p.User, AnswerApprove, number, at))}
+}
+
 // testSubscription is a valid subscription to a made-up push service.
 func testSubscription(t testing.TB) Subscription {
 	t.Helper()

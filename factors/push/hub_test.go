@@ -377,15 +377,27 @@ func TestNumberMatching(t *testing.T) {
 		t.Errorf("the app sees %s", js)
 	}
 
+	// The pick is signed: a number put on an answer signed without it
+	// (or changed after signing) does not verify.
 	a := answer(t, r.key, *p, AnswerApprove, r.clk.Now())
 	a.Number = 42
-	if v, err := r.h.Answer(a); v != Approved || err != nil {
+	if v, err := r.h.Answer(a); v != 0 || !errors.Is(err, ErrBadSignature) {
+		t.Errorf("number not covered by the signature: %v, %v", v, err)
+	}
+	a = numbered(t, r.key, *p, 17, r.clk.Now())
+	a.Number = 42
+	if v, err := r.h.Answer(a); v != 0 || !errors.Is(err, ErrBadSignature) {
+		t.Errorf("number changed after signing: %v, %v", v, err)
+	}
+	if v, err := r.h.Answer(numbered(t, r.key, *p, 42, r.clk.Now())); v != Approved || err != nil {
 		t.Errorf("right number: %v, %v", v, err)
 	}
 	for _, pick := range []int{0, 17} {
 		p := begin()
 		a := answer(t, r.key, *p, AnswerApprove, r.clk.Now())
-		a.Number = pick
+		if pick != 0 {
+			a = numbered(t, r.key, *p, pick, r.clk.Now())
+		}
 		if v, err := r.h.Answer(a); v != Denied || err != nil {
 			t.Errorf("number %d: %v, %v", pick, v, err)
 		}

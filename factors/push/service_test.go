@@ -157,8 +157,7 @@ func TestServiceNumbered(t *testing.T) {
 			pick = pl.Context.Choices[pick]
 		}
 		pend, _ := svc.Hub().Get(pl.Nonce, "alice")
-		a := answer(t, ph.key, pend, AnswerApprove, ph.clock.Now())
-		a.Number = pick
+		a := numbered(t, ph.key, pend, pick, ph.clock.Now())
 		if _, err := svc.Hub().Answer(a); err != nil {
 			t.Fatal(err)
 		}

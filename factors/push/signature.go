@@ -18,8 +18,12 @@ const (
 )
 
 // messagePrefix names the protocol and its version in every signed message,
-// so a signature made for anything else never verifies here.
-const messagePrefix = "radiusmfa-push-v1\n"
+// so a signature made for anything else never verifies here;
+// numberedPrefix is the version whose message also holds the picked number.
+const (
+	messagePrefix  = "radiusmfa-push-v1\n"
+	numberedPrefix = "radiusmfa-push-v2\n"
+)
 
 // SignatureSize is the length of a P-256 signature in the IEEE P1363 form
 // WebCrypto produces: r and s, 32 bytes each, big-endian.
@@ -35,14 +39,31 @@ const SignatureSize = 64
 // three words) hold no newline and the time is last, so the user name,
 // whatever it holds, cannot shift one field into another.
 func Message(nonce, user, verdict string, at time.Time) []byte {
-	b := make([]byte, 0, len(messagePrefix)+len(nonce)+len(user)+len(verdict)+24)
-	b = append(b, messagePrefix...)
+	return message(messagePrefix, nonce, user, verdict, 0, at)
+}
+
+// NumberedMessage returns the bytes the app signs to answer a push with
+// the number the user picked (number matching), so the pick is covered by
+// the signature too:
+//
+//	"radiusmfa-push-v2\n" + nonce + "\n" + user + "\n" + verdict + "\n" + number + "\n" + unix seconds
+func NumberedMessage(nonce, user, verdict string, number int, at time.Time) []byte {
+	return message(numberedPrefix, nonce, user, verdict, number, at)
+}
+
+func message(prefix, nonce, user, verdict string, number int, at time.Time) []byte {
+	b := make([]byte, 0, len(prefix)+len(nonce)+len(user)+len(verdict)+32)
+	b = append(b, prefix...)
 	b = append(b, nonce...)
 	b = append(b, '\n')
 	b = append(b, user...)
 	b = append(b, '\n')
 	b = append(b, verdict...)
 	b = append(b, '\n')
+	if prefix == numberedPrefix {
+		b = strconv.AppendInt(b, int64(number), 10)
+		b = append(b, '\n')
+	}
 	return strconv.AppendInt(b, at.Unix(), 10)
 }
 

@@ -17,6 +17,11 @@ func TestMessage(t *testing.T) {
 	if got != want {
 		t.Errorf("Message = %q, want %q", got, want)
 	}
+	got = string(NumberedMessage("q83vEjRWeJASNFZ4kBI0Vg", "alice", AnswerApprove, 47, at))
+	want = "radiusmfa-push-v2\nq83vEjRWeJASNFZ4kBI0Vg\nalice\napprove\n47\n1772352845"
+	if got != want {
+		t.Errorf("NumberedMessage = %q, want %q", got, want)
+	}
 }
 
 func TestVerify(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // answerWithNumber posts a signed approval with the number the user picked.
 func (ap *approver) answerWithNumber(nonce string, number int) (string, error) {
 	now := time.Now().Unix()
-	sig, err := ap.sign("radiusmfa-push-v1\n" + nonce + "\n" + ap.user + "\napprove\n" + strconv.FormatInt(now, 10))
+	sig, err := ap.sign("radiusmfa-push-v2\n" + nonce + "\n" + ap.user + "\napprove\n" + strconv.Itoa(number) + "\n" + strconv.FormatInt(now, 10))
 	if err != nil {
 		return "", err
 	}

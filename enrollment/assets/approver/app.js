@@ -130,7 +130,10 @@ function show(me, pending) {
       b.addEventListener('click', async () => {
         try {
           const t = Math.floor(Date.now() / 1000);
-          const sig = await sign(me.key, 'radiusmfa-push-v1\n' + p.nonce + '\n' + me.user + '\n' + verdict + '\n' + t);
+          // With number matching the pick is signed too (v2).
+          const sig = await sign(me.key, number
+            ? 'radiusmfa-push-v2\n' + p.nonce + '\n' + me.user + '\n' + verdict + '\n' + number + '\n' + t
+            : 'radiusmfa-push-v1\n' + p.nonce + '\n' + me.user + '\n' + verdict + '\n' + t);
           const r = await post('/approver/answer', { nonce: p.nonce, user: me.user, verdict: verdict, time: t, signature: sig, number: number });
           status(r.verdict === 'approved' ? 'Approved.' : 'Denied' + (verdict === 'report' ? ' and reported to your administrators.' : '.'));
         } catch (e) {

@@ -62,4 +62,10 @@ screenshots: test-deps ## refresh docs/screenshots from the browser tests (headl
 	RADIUSMFA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'Browser' ./test/integration
 
 clean: ## remove build output (keeps ./var, which holds data and the master key)
+	$(GO) test -run '^$$' -fuzz '^FuzzSplitKeyword$$' -fuzztime $(FUZZTIME) ./auth
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./factors/backup
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSecret$$' -fuzztime $(FUZZTIME) ./factors/push
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSubscription$$' -fuzztime $(FUZZTIME) ./factors/push
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublicKey$$' -fuzztime $(FUZZTIME) ./factors/push
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCallingStationID$$' -fuzztime $(FUZZTIME) ./internal/geoip
 	rm -rf bin

@@ -78,5 +78,9 @@ func (s *Service) ApproverKey(ctx context.Context, user, id string) (*ecdsa.Publ
 	if err != nil {
 		return nil, errors.Join(store.ErrNotFound, err)
 	}
+	if d.Channel != push.ChannelWebPush {
+		// An ntfy approver holds no key: nothing it could sign.
+		return nil, fmt.Errorf("%w: approver app %q of user %q", store.ErrNotFound, id, n)
+	}
 	return d.PublicKey, nil
 }

@@ -14,6 +14,7 @@ import (
 	"radiusmfa/factors"
 	"radiusmfa/factors/backup"
 	"radiusmfa/factors/bypass"
+	"radiusmfa/factors/push"
 	"radiusmfa/store"
 )
 
@@ -58,6 +59,10 @@ func deviceOf(e store.Enrollment, now time.Time) Device {
 		d.Remaining = bypass.UsesLeft(e)
 		d.ExpiresAt = e.ExpiresAt
 		d.Expired = !bypass.Usable(e, now)
+	case auth.KindPush:
+		if pd, err := push.DeviceOf(e); err == nil {
+			d.Channel = string(pd.Channel)
+		}
 	}
 	return d
 }

@@ -59,6 +59,9 @@ type Device struct {
 	// ExpiresAt and Expired describe a bypass code.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	Expired   bool      `json:"expired,omitempty"`
+	// Channel is how a push approver gets its pushes: "webpush" (the
+	// approver app) or "ntfy".
+	Channel string `json:"channel,omitempty"`
 }
 
 // TOTPRequest asks for a new authenticator-app enrollment.

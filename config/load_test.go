@@ -108,8 +108,10 @@ func TestLoadDefaults(t *testing.T) {
 		Policy: PolicyConfig{MFA: "all"},
 		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 2160 * time.Hour},
 		Web:    WebConfig{Listen: "127.0.0.1:8443"},
-		Ops:    OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300},
-		Admin:  AdminConfig{Socket: filepath.Join("var", "admin.sock")},
+		Notify: NotifyConfig{Events: []string{"push_reported", "push_suspended", "login_reported"},
+			Email: NotifyEmailConfig{TLS: "starttls"}},
+		Ops:   OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300},
+		Admin: AdminConfig{Socket: filepath.Join("var", "admin.sock")},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)

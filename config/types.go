@@ -21,6 +21,7 @@ type Config struct {
 	Audit    AuditConfig    `mapstructure:"audit"`
 	Web      WebConfig      `mapstructure:"web"`
 	Push     PushConfig     `mapstructure:"push"`
+	Notify   NotifyConfig   `mapstructure:"notify"`
 	Ops      OpsConfig      `mapstructure:"ops"`
 	Admin    AdminConfig    `mapstructure:"admin"`
 }
@@ -265,9 +266,33 @@ type PushConfig struct {
 	// Contact is the VAPID subject push services may write to about this
 	// server: "mailto:…" or "https://…" (default mailto:postmaster@localhost).
 	Contact string `mapstructure:"contact"`
+	// GeoIPDatabase is a MaxMind DB file of the City or Country kind
+	// (GeoLite2-City.mmdb, …): the approver then shows where a login's
+	// Calling-Station-Id is ("Berlin, Germany"). Empty (the default): off.
+	// Read at start; a new file replacing it is read within a minute.
+	GeoIPDatabase string `mapstructure:"geoip_database"`
 	// AllowLoopbackHTTPEndpoints lets pushes go over plain http to a push
 	// service on a loopback address (127.0.0.0/8, ::1): for tests that run
 	// their own push service. Default false; https is always required for
 	// any other address, and real push services are https.
 	AllowLoopbackHTTPEndpoints bool `mapstructure:"allow_loopback_http_endpoints"`
+	// Ntfy adds the ntfy app as a second way to get login requests, for
+	// sites that run an ntfy server (off while ntfy.url is empty).
+	Ntfy NtfyConfig `mapstructure:"ntfy"`
+}
+
+// NtfyConfig is the site's ntfy server: the login requests of ntfy
+// approvers are published there, each with buttons that POST one-time
+// approval links to the enrollment site.
+type NtfyConfig struct {
+	// URL is the ntfy server's base URL, https://host[:port] (ntfy serves
+	// no sub-path); "" (the default): no ntfy. Plain http only to a
+	// loopback address, with allow_loopback_http_endpoints (tests).
+	URL string `mapstructure:"url"`
+	// TokenFile holds an ntfy access token (tk_…) allowed to publish to
+	// the topics, sent as "Authorization: Bearer"; "": publish without one.
+	TokenFile string `mapstructure:"token_file"`
+	// Priority of the messages, 1 (min) to 5 (max); 0 or absent: 4 (high,
+	// shown as a pop-up).
+	Priority int `mapstructure:"priority"`
 }

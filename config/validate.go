@@ -51,6 +51,7 @@ func (c *Config) validate() []error {
 	c.validateLDAP(&p)
 	c.validateWeb(&p)
 	c.validatePush(&p)
+	c.validateNotify(&p)
 	c.validatePolicies(&p)
 	return p.errs
 }
@@ -245,6 +246,9 @@ func (c *Config) warnings() []string {
 	if c.LocalDir.Argon2.MemoryKiB < owaspArgon2MemoryKiB {
 		w = append(w, fmt.Sprintf("localdir.argon2.memory_kib: %d is below OWASP's minimum of %d for Argon2id",
 			c.LocalDir.Argon2.MemoryKiB, owaspArgon2MemoryKiB))
+	}
+	if c.Push.GeoIPDatabase != "" && (!c.Push.Enabled || c.Web.Listen == "") {
+		w = append(w, "push.geoip_database: unused while push is off (push.enabled false or web.listen empty)")
 	}
 	return w
 }

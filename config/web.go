@@ -60,4 +60,7 @@ func (c *Config) validatePush(p *problems) {
 	if c.Push.Enabled && !strings.HasPrefix(ct, "mailto:") && !strings.HasPrefix(ct, "https://") {
 		p.addf("push.contact", `must be a "mailto:" or "https://" address push services can write to, got %q`, ct)
 	}
+	if c.Push.Enabled {
+		c.validateNtfy(p)
+	}
 }

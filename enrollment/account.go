@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"radiusmfa/admin"
 	"radiusmfa/auth"
 	"radiusmfa/factors"
 	"radiusmfa/factors/backup"
+	"radiusmfa/factors/push"
 	"radiusmfa/store"
 )
 
@@ -57,8 +59,9 @@ type meView struct {
 	// NeedProof asks for a current code before new backup codes: the
 	// session signed in a while ago.
 	NeedProof bool
-	// Push offers to pair a phone as a push approver.
-	Push bool
+	// Push offers to pair a phone as a push approver; Ntfy, to get login
+	// requests in the ntfy app.
+	Push, Ntfy bool
 }
 
 // accountDone are the confirmations a redirect may ask for (?done=key):
@@ -71,6 +74,7 @@ var accountDone = map[string]string{
 	"enrolled":  "Your new device is ready.",
 	"proof":     "No new backup codes: enter a current code from your device (or one of your backup codes) to make them.",
 	"pairproof": "No pairing code: enter a current code from your device (or one of your backup codes) to pair a phone.",
+	"ntfyproof": "No ntfy topic: enter a current code from your device (or one of your backup codes) to get login requests in the ntfy app.",
 }
 
 func kindName(k string) string {
@@ -87,6 +91,14 @@ func kindName(k string) string {
 	return k
 }
 
+// deviceKindName is kindName, telling the ntfy app from the approver app.
+func deviceKindName(d admin.Device) string {
+	if d.Kind == auth.KindPush && d.Channel == string(push.ChannelNtfy) {
+		return "Push approver (ntfy app)"
+	}
+	return kindName(d.Kind)
+}
+
 func dateTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
@@ -101,7 +113,7 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")],
-		NeedProof: p.needProof(s), Push: p.deps.Push != nil}
+		NeedProof: p.needProof(s), Push: p.deps.Push != nil, Ntfy: p.deps.Push != nil && p.deps.Push.Ntfy != nil}
 	if v.Enroll {
 		p.meDevicesOnly(w, r, s, v)
 		return
@@ -113,7 +125,7 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, d := range devs {
-		dv := deviceView{ID: d.ID, Kind: d.Kind, KindName: kindName(d.Kind), Label: d.Label, Added: d.CreatedAt.UTC().Format(time.DateOnly),
+		dv := deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label, Added: d.CreatedAt.UTC().Format(time.DateOnly),
 			LastUsed: dateTime(d.LastUsedAt), Disabled: d.Disabled || d.Expired, Preferred: d.Preferred,
 			Codes: d.Kind == backup.Kind || d.Kind == auth.KindBypass, Remaining: d.Remaining}
 		if !d.ExpiresAt.IsZero() {
@@ -177,7 +189,7 @@ func (p *pages) meDevicesOnly(w http.ResponseWriter, r *http.Request, s session,
 		return
 	}
 	for _, d := range devs {
-		v.Devices = append(v.Devices, deviceView{ID: d.ID, Kind: d.Kind, KindName: kindName(d.Kind), Label: d.Label,
+		v.Devices = append(v.Devices, deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label,
 			Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt), Disabled: d.Disabled})
 	}
 	p.render(w, http.StatusOK, "me.html", v)
@@ -236,7 +248,7 @@ func (p *pages) removeTarget(r *http.Request, s session) (removeView, error) {
 	for _, d := range devs {
 		if d.ID == r.PathValue("id") {
 			found = true
-			v.Device = deviceView{ID: d.ID, Kind: d.Kind, KindName: kindName(d.Kind), Label: d.Label,
+			v.Device = deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label,
 				Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt)}
 			continue
 		}

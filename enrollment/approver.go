@@ -45,6 +45,10 @@ const approverCSP = contentSecurityPolicy + "; connect-src 'self'; worker-src 's
 type PushDeps struct {
 	Hub         *push.Hub
 	VAPIDPublic string // the application server key the app subscribes with
+	// Ntfy, if set, offers the ntfy app as a second way to get login
+	// requests: pairing shows a topic to subscribe to, and the approval
+	// links of its notifications are answered here.
+	Ntfy *NtfyDeps
 }
 
 type pairToken struct {
@@ -112,6 +116,7 @@ func (p *pages) approverRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /approver/pair", p.approverPair)
 	mux.HandleFunc("POST /approver/pending", p.approverPending)
 	mux.HandleFunc("POST /approver/answer", p.approverAnswer)
+	p.ntfyRoutes(mux)
 }
 
 type approverPairView struct {

@@ -35,6 +35,13 @@ func (c *cli) checkConfig(args []string) error {
 		}
 		d.Close()
 	}
+	geo, err := openGeoIP(cfg)
+	if err != nil {
+		return err
+	}
+	if geo != nil {
+		geo.Close()
+	}
 	fmt.Fprintf(c.stdout, "configuration OK: %d RADIUS client(s), listening on %v, data in %s\n",
 		len(cfg.Radius.Clients), cfg.Radius.Listen, cfg.DataDir)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"radiusmfa/config"
 	"radiusmfa/factors/push"
 	"radiusmfa/factors/push/webpush"
+	"radiusmfa/notify"
 	"radiusmfa/store"
 )
 
@@ -19,14 +20,27 @@ import (
 type pushParts struct {
 	service *push.Service
 	vapid   *webpush.VAPID
+	// ntfyServer and links are set while push.ntfy is on.
+	ntfyServer string
+	links      *push.LinkKey
 }
 
 // startPush wires push approval: the VAPID keys kept in the store, the
 // Web Push sender, the hub of pending pushes with its events audited, and
 // the per-client wait. It returns nil parts when push is disabled.
-func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit interface{ Record(store.AuditRecord) }, reg prometheus.Registerer, log *slog.Logger) (*pushParts, error) {
+func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit interface{ Record(store.AuditRecord) }, notifier *notify.Notifier, reg prometheus.Registerer, log *slog.Logger) (*pushParts, error) {
 	if !cfg.Push.Enabled || cfg.Web.Listen == "" {
 		return nil, nil
+	}
+	geo, err := openGeoIP(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var locate func(string) string
+	if geo != nil {
+		log.Info("push approval shows where logins come from", "geoip_database", cfg.Push.GeoIPDatabase, "database", geo.Describe())
+		go watchGeoIP(ctx, geo, cfg.Push.GeoIPDatabase, log)
+		locate = geo.Locate
 	}
 	vapid, err := webpush.LoadOrCreateVAPID(ctx, st, cfg.Push.Contact)
 	if err != nil {
@@ -52,7 +66,7 @@ func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit in
 		if ev.Suspended {
 			suspended.Inc()
 		}
-		pushEvent(ev, audit, log)
+		pushEvent(ev, audit, notifier, log)
 	}})
 	if reg != nil {
 		reg.MustRegister(settled, suspended, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -61,6 +75,10 @@ func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit in
 		}, func() float64 { return float64(hub.Len()) }))
 	}
 	sender := webpush.NewSender(vapid, webpush.Options{AllowHTTP: cfg.Push.AllowLoopbackHTTPEndpoints})
+	publisher, links, err := startNtfy(ctx, cfg, st, log)
+	if err != nil {
+		return nil, err
+	}
 	svc := push.NewService(hub, webpushSender{sender}, push.ServiceOptions{
 		Timeout: func(client string) time.Duration {
 			if d, ok := timeouts[client]; ok {
@@ -77,17 +95,23 @@ func startPush(ctx context.Context, cfg *config.Config, st store.Store, audit in
 			})
 			log.Warn("push subscription gone: approver disabled until paired again", "user", user, "device", id, "err", err)
 		},
+		Locate: locate,
+		Ntfy:   publisher,
+		Links:  links,
 	})
-	return &pushParts{service: svc, vapid: vapid}, nil
+	return &pushParts{service: svc, vapid: vapid, ntfyServer: cfg.Push.Ntfy.URL, links: links}, nil
 }
 
 // pushEvent audits how a push ended and tells the admins of a report or a
 // suspension.
-func pushEvent(ev push.Event, audit interface{ Record(store.AuditRecord) }, log *slog.Logger) {
+func pushEvent(ev push.Event, audit interface{ Record(store.AuditRecord) }, notifier *notify.Notifier, log *slog.Logger) {
 	rec := store.AuditRecord{Time: time.Now().UTC(), Kind: "push", User: ev.User, Client: ev.Context.Client,
 		NASIdentifier: ev.Context.NASIdentifier, NASIPAddress: ev.Context.NASIPAddress,
 		CallingStationID: ev.Context.CallingStationID, Factor: "push", Outcome: ev.Verdict.String(), Reason: ev.Reason,
 		Detail: "device " + ev.DeviceID}
+	if ev.Context.Location != "" {
+		rec.Detail += "; from " + ev.Context.Location
+	}
 	if ev.Suspended {
 		rec.Detail += "; push suspended for the user"
 	}
@@ -99,8 +123,10 @@ func pushEvent(ev push.Event, audit interface{ Record(store.AuditRecord) }, log 
 			Detail: "deny and report: a push the user did not start"})
 		log.Warn("a user denied and reported a push they did not start: push is suspended for them", "user", ev.User,
 			"client", ev.Context.Client, "calling_station_id", ev.Context.CallingStationID)
+		notifier.Notify(pushNotice(notify.PushReported, ev, rec.Detail))
 	case ev.Suspended:
 		log.Warn("push suspended for a user after denied or unanswered pushes", "user", ev.User)
+		notifier.Notify(pushNotice(notify.PushSuspended, ev, rec.Detail))
 	}
 }
 

@@ -66,6 +66,11 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	auditw := audit.NewWriter(st, log, reg)
 	defer auditw.Close()
+	notifier, err := startNotifier(cfg.Notify, log, reg)
+	if err != nil {
+		return err
+	}
+	defer closeNotifier(notifier, log)
 
 	primary, directory, closeDir, err := primaryDirectory(cfg, st, log, reg)
 	if err != nil {
@@ -106,7 +111,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		return fmt.Errorf("the stored enforcement settings: %w", err)
 	}
 	engine.SetEnforcement(enf)
-	pushp, err := startPush(ctx, cfg, st, auditw, reg, log)
+	pushp, err := startPush(ctx, cfg, st, auditw, notifier, reg, log)
 	if err != nil {
 		return err
 	}
@@ -130,6 +135,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 	sopt.Alert = func(r store.AuditRecord) {
 		log.Warn("a user reports a login that was not theirs", "user", r.User, "detail", r.Detail,
 			"client", r.Client, "calling_station_id", r.CallingStationID)
+		notifier.Notify(reportNotice(r))
 	}
 	sopt.Clients = func() []admin.ClientInfo { return clientInfo(srv.ClientStats()) }
 	sopt.Push = pushp != nil
@@ -168,7 +174,7 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		Builtin: cfg.Auth.Directory != directoryLDAP}
 	var pushDeps *enrollment.PushDeps
 	if pushp != nil {
-		pushDeps = &enrollment.PushDeps{Hub: pushp.service.Hub(), VAPIDPublic: pushp.vapid.Public}
+		pushDeps = pushp.siteDeps()
 	}
 	site, err := startSite(cfg, enrollment.Deps{Auth: engine, Admin: svc, Roles: roles, Push: pushDeps, Audit: auditw,
 		Delimiter: cfg.Auth.Delimiter}, log)

@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -42,11 +44,78 @@ const (
 // x509.MarshalPKIXPublicKey write it.
 const spkiLen = 91
 
-// Device is one paired approver app.
+// Channel is how pushes reach a device and how it answers them.
+type Channel string
+
+const (
+	// ChannelWebPush is the approver app: pushes go over Web Push to its
+	// subscription, and it signs each answer with its key.
+	ChannelWebPush Channel = "webpush"
+	// ChannelNtfy is the ntfy app subscribed to a secret topic: pushes are
+	// published to the site's ntfy server, and answered through one-time
+	// signed links (see LinkKey).
+	ChannelNtfy Channel = "ntfy"
+)
+
+// Device is one paired approver: the approver app (ChannelWebPush), or
+// the ntfy app on a topic of its own (ChannelNtfy).
 type Device struct {
-	PublicKey    *ecdsa.PublicKey // P-256; verifies the app's answers
-	Subscription Subscription     // where pushes are delivered
-	Name         string           // as the user named it at pairing
+	// Channel is ChannelWebPush or ChannelNtfy; "" is taken as
+	// ChannelWebPush, as every device was before ntfy.
+	Channel Channel
+
+	PublicKey    *ecdsa.PublicKey // Web Push: P-256; verifies the app's answers
+	Subscription Subscription     // Web Push: where pushes are delivered
+
+	// Topic is the ntfy topic the app subscribes to: TopicPrefix and
+	// TopicBits random bits, so that it cannot be guessed.
+	Topic string
+	// Site is the origin of the enrollment site the device was paired on
+	// ("https://host[:port]"): where its approval links point.
+	Site string
+
+	Name string // as the user named it at pairing
+}
+
+// channel returns d's channel, "" read as ChannelWebPush.
+func (d Device) channel() Channel {
+	if d.Channel == "" {
+		return ChannelWebPush
+	}
+	return d.Channel
+}
+
+// An ntfy topic is TopicPrefix and the base32 (lower case, unpadded) of
+// TopicBits random bits: anyone who knows it reads the requests, so it is
+// a secret as long as a key.
+const (
+	TopicPrefix     = "rmfa-"
+	TopicBits       = 160
+	DefaultNtfyName = "ntfy app"
+)
+
+var (
+	topicEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+	topicRe       = regexp.MustCompile(`^` + TopicPrefix + `[a-z2-7]{32}$`)
+)
+
+func validateTopic(topic string) error {
+	if !topicRe.MatchString(topic) {
+		return fmt.Errorf("push: ntfy topic is not %s and %d random bits in base32", TopicPrefix, TopicBits)
+	}
+	return nil
+}
+
+// validateSite accepts an https origin and nothing more: no path, query,
+// fragment or credentials, as the pairing page writes it.
+func validateSite(site string) error {
+	u, err := url.Parse(site)
+	if err != nil || len(site) > 255 || strings.IndexFunc(site, func(r rune) bool { return r <= ' ' || r >= 0x7f }) >= 0 ||
+		u.Scheme != "https" || u.Opaque != "" || u.User != nil || u.Hostname() == "" || u.Path != "" || u.RawPath != "" ||
+		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.String() != site {
+		return errors.New("push: site is not an https origin (https://host[:port])")
+	}
+	return nil
 }
 
 // Subscription is a Web Push subscription (RFC 8030, keys per RFC 8291) as
@@ -210,14 +279,43 @@ func NewEnrollment(user, name string, pub *ecdsa.PublicKey, sub Subscription, no
 }
 
 func newEnrollment(r io.Reader, user, name string, pub *ecdsa.PublicKey, sub Subscription, now time.Time) (store.Enrollment, error) {
+	return enroll(r, user, Device{Channel: ChannelWebPush, PublicKey: pub, Subscription: sub, Name: name}, now)
+}
+
+// NewNtfyEnrollment makes the enrollment of an ntfy approver of user, with
+// a new random topic, whose links point at site (the origin of the page
+// the user paired on). It returns the device too, for its topic.
+func NewNtfyEnrollment(user, name, site string, now time.Time) (store.Enrollment, Device, error) {
+	return newNtfyEnrollment(rand.Reader, user, name, site, now)
+}
+
+func newNtfyEnrollment(r io.Reader, user, name, site string, now time.Time) (store.Enrollment, Device, error) {
+	raw := make([]byte, TopicBits/8)
+	if _, err := io.ReadFull(r, raw); err != nil {
+		return store.Enrollment{}, Device{}, fmt.Errorf("push: random topic: %w", err)
+	}
+	d := Device{Channel: ChannelNtfy, Topic: TopicPrefix + topicEncoding.EncodeToString(raw), Site: site, Name: name}
+	e, err := enroll(r, user, d, now)
+	if err != nil {
+		return store.Enrollment{}, Device{}, err
+	}
+	d, err = DecodeSecret(e.Secret)
+	return e, d, err
+}
+
+func enroll(r io.Reader, user string, d Device, now time.Time) (store.Enrollment, error) {
 	if user == "" {
 		return store.Enrollment{}, errors.New("push: enrollment without a user")
 	}
-	name = strings.TrimSpace(name)
-	if name == "" {
-		name = DefaultName
+	d.Name = strings.TrimSpace(d.Name)
+	if d.Name == "" {
+		d.Name = DefaultName
+		if d.channel() == ChannelNtfy {
+			d.Name = DefaultNtfyName
+		}
 	}
-	secret, err := EncodeSecret(Device{PublicKey: pub, Subscription: sub, Name: name})
+	name := d.Name
+	secret, err := EncodeSecret(d)
 	if err != nil {
 		return store.Enrollment{}, err
 	}

@@ -34,7 +34,8 @@ func fixedDevice(t testing.TB) Device {
 }
 
 func sameDevice(a, b Device) bool {
-	return a.PublicKey.Equal(b.PublicKey) && a.Subscription == b.Subscription && a.Name == b.Name
+	return a.channel() == b.channel() && (a.PublicKey == b.PublicKey || a.PublicKey.Equal(b.PublicKey)) &&
+		a.Subscription == b.Subscription && a.Topic == b.Topic && a.Site == b.Site && a.Name == b.Name
 }
 
 func TestSecretRoundTrip(t *testing.T) {
@@ -52,7 +53,7 @@ func TestSecretRoundTrip(t *testing.T) {
 		}
 	}
 	b, _ := EncodeSecret(fixedDevice(t))
-	if !regexp.MustCompile(`^\{"v":1,"public_key":"[A-Za-z0-9+/]+=*","subscription":\{"endpoint":"https://[^"]+","p256dh":"[\w-]+","auth":"[\w-]+"\},"name":"Pixel 7"\}$`).Match(b) {
+	if !regexp.MustCompile(`^\{"v":2,"channel":"webpush","public_key":"[A-Za-z0-9+/]+=*","subscription":\{"endpoint":"https://[^"]+","p256dh":"[\w-]+","auth":"[\w-]+"\},"name":"Pixel 7"\}$`).Match(b) {
 		t.Errorf("record %s is not in the documented form", b)
 	}
 }
@@ -117,16 +118,24 @@ func TestDecodeSecretRefuses(t *testing.T) {
 		"not json":                []byte("v=1"),
 		"array":                   []byte("[]"),
 		"null":                    []byte("null"),
-		"unknown field":           replace(`"v":1,`, `"v":1,"admin":true,`),
+		"unknown field":           replace(`"v":2,`, `"v":2,"admin":true,`),
 		"unknown sub field":       replace(`"endpoint"`, `"expirationTime":null,"endpoint"`),
-		"field at wrong level":    replace(`"v":1,`, `"v":1,"auth":"x",`),
+		"field at wrong level":    replace(`"v":2,`, `"v":2,"auth":"x",`),
 		"key in other case":       replace(`"public_key"`, `"Public_Key"`),
-		"repeated key":            replace(`"v":1,`, `"v":1,"v":1,`),
+		"repeated key":            replace(`"v":2,`, `"v":2,"v":2,`),
 		"trailing data":           append(bytes.Clone(valid), []byte(`{}`)...),
-		"version 0":               replace(`"v":1,`, `"v":0,`),
-		"version 2":               replace(`"v":1,`, `"v":2,`),
-		"version missing":         replace(`"v":1,`, ``),
-		"version as string":       replace(`"v":1,`, `"v":"1",`),
+		"version 0":               replace(`"v":2,`, `"v":0,`),
+		"version 3":               replace(`"v":2,`, `"v":3,`),
+		"version missing":         replace(`"v":2,`, ``),
+		"version as string":       replace(`"v":2,`, `"v":"2",`),
+		"version 1 with channel":  replace(`"v":2,`, `"v":1,`),
+		"channel missing":         replace(`"channel":"webpush",`, ``),
+		"channel unknown":         replace(`"channel":"webpush"`, `"channel":"sms"`),
+		"channel in other case":   replace(`"channel":"webpush"`, `"channel":"WebPush"`),
+		"channel ntfy with a key": replace(`"channel":"webpush"`, `"channel":"ntfy"`),
+		"web push with a topic":   replace(`"name"`, `"topic":"rmfa-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","name"`),
+		"web push with a site":    replace(`"name"`, `"site":"https://vpn.example.com","name"`),
+		"web push empty topic":    replace(`"name"`, `"topic":"","name"`),
 		"key missing":             replace(`"public_key":"`+stdKey+`",`, ``),
 		"key not base64":          replace(stdKey, "!!"+stdKey[2:]),
 		"key in base64url":        replace(stdKey, base64.RawURLEncoding.EncodeToString(der)),

@@ -23,7 +23,7 @@ func FuzzDecodeSecret(f *testing.F) {
 			}
 			return
 		}
-		if !json.Valid(b) || d.PublicKey == nil {
+		if !json.Valid(b) || (d.PublicKey == nil) != (d.Channel == ChannelNtfy) {
 			t.Fatalf("DecodeSecret(%q) accepted", b)
 		}
 		enc, err := EncodeSecret(d)

@@ -28,6 +28,7 @@ type Context struct {
 	NASIdentifier    string    `json:"nas_identifier,omitempty"`
 	NASIPAddress     string    `json:"nas_ip_address,omitempty"`
 	CallingStationID string    `json:"calling_station_id,omitempty"`
+	Location         string    `json:"location,omitempty"` // of CallingStationID: "Berlin, Germany" (ServiceOptions.Locate)
 	Time             time.Time `json:"time"`
 	// Number is 0 without number matching, else the MinNumber-MaxNumber
 	// number shown at login, never sent to the app; Choices then offers it
@@ -96,7 +97,8 @@ type Hub struct {
 	pruneAt time.Time // next sweep of idle users
 }
 
-// entry is one pending push.
+// entry is one pending push. Its pub verifies the app's answers; a nil
+// pub (BeginLinked) is answered through approval links only.
 type entry struct {
 	p     Pending // entry field nil
 	pub   *ecdsa.PublicKey
@@ -138,11 +140,17 @@ func NewHub(o Options) *Hub {
 // delivers it to the device, then Waits. Refusals: ErrSuspended,
 // ErrTooMany (Max in all or MaxPerUser pending for user), ErrRateLimited.
 func (h *Hub) Begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl time.Duration) (*Pending, error) {
-	if user == "" || deviceID == "" || ttl <= 0 {
-		return nil, errors.New("push: Begin needs a user, a device and a positive ttl")
-	}
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return nil, errors.New("push: device key is not ECDSA P-256")
+	}
+	return h.begin(user, deviceID, pub, c, ttl)
+}
+
+// begin registers a push; a nil pub makes it a push answered through
+// signed links only (BeginLinked).
+func (h *Hub) begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl time.Duration) (*Pending, error) {
+	if user == "" || deviceID == "" || ttl <= 0 {
+		return nil, errors.New("push: Begin needs a user, a device and a positive ttl")
 	}
 	if c.User != "" && c.User != user {
 		return nil, fmt.Errorf("push: context of user %q for a push to %q", c.User, user)

@@ -3,7 +3,6 @@ package push
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -28,6 +27,15 @@ type ServiceOptions struct {
 	Timeout func(client string) time.Duration
 	// Gone is told of a device whose subscription expired (disable it).
 	Gone func(user, deviceID string)
+	// Ntfy publishes the pushes of ntfy devices, whose notifications carry
+	// approval links signed with Links; nil: those devices get no push
+	// (push_unavailable).
+	Ntfy  Publisher
+	Links *LinkKey
+	// Locate, if set, names where a login's Calling-Station-Id is, as
+	// "Berlin, Germany", for Context.Location; "" when it cannot tell.
+	// It must not block: it runs before each push is sent.
+	Locate func(callingStationID string) string
 }
 
 // Service is push approval for the engine: it begins a push in the Hub,
@@ -111,24 +119,22 @@ func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushCon
 	}
 	pc := Context{User: c.User, Client: c.Client, NASIdentifier: c.NASIdentifier, NASIPAddress: c.NASIPAddress,
 		CallingStationID: c.CallingStationID, Time: c.Time}
+	if s.o.Locate != nil && c.CallingStationID != "" {
+		pc.Location = s.o.Locate(c.CallingStationID)
+	}
 	if numbered {
 		if pc.Number, err = PickNumber(rand.Reader); err != nil {
 			return waiter{}, 0, err
 		}
 	}
-	p, err := s.hub.Begin(en.User, en.ID, dev.PublicKey, pc, ttl)
+	p, err := s.beginOn(en, dev, pc, ttl)
 	switch {
 	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrSuspended), errors.Is(err, ErrTooMany):
 		return waiter{}, 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
 	case err != nil:
 		return waiter{}, 0, err
 	}
-	payload, err := json.Marshal(Payload{V: 1, Nonce: p.Nonce, User: p.User, Context: p.Context, Expires: p.Expires})
-	if err != nil {
-		s.hub.Cancel(p)
-		return waiter{}, 0, err
-	}
-	if err := s.send.Send(ctx, dev.Subscription, payload); err != nil {
+	if err := s.deliver(ctx, dev, p); err != nil {
 		s.hub.Cancel(p)
 		if errors.Is(err, ErrGone) && s.o.Gone != nil {
 			s.o.Gone(en.User, en.ID)

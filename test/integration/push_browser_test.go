@@ -177,10 +177,12 @@ func (pb *phoneBrowser) deliverPush(reg *serviceworker.Registration, data []byte
 // ServiceWorker.deliverPushMessage), which shows a notification and tells
 // the page; the page lists the request and its Approve button completes
 // the login. Reopened later, the app lists a pending login by itself, and
-// Deny rejects it.
+// Deny rejects it. The request and the notification say where the login
+// comes from (push.geoip_database, a test database placing 203.0.113.7 in
+// Berlin).
 func TestBrowserApprover(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, pushServerOpts())
+	s := startServer(t, geoipServerOpts(t))
 	ps := startPushService(t)
 	a := s.newAccount(t, "browser-push")
 	sc := newSiteClient(t, s)
@@ -227,12 +229,20 @@ func TestBrowserApprover(t *testing.T) {
 	item := `li[data-nonce="` + m.Nonce + `"]`
 	pb.do("waiting for the request in the app", chromedp.WaitVisible(chromedp.CSS(item+" button.answer-approve")))
 	text, err := chromedp.Run(pb.ctx, chromedp.Text(chromedp.CSS(item+" p")))
-	if err != nil || !strings.Contains(text, "Approve VPN login for "+a.Name+" from 203.0.113.7 via vpn-gw1") {
+	if err != nil || !strings.Contains(text, "Approve VPN login for "+a.Name+" from 203.0.113.7 (Berlin, Germany) via vpn-gw1") {
 		t.Errorf("the request reads %q (%v)", text, err)
 	}
-	notes, err := evalIn[[]string](pb, `navigator.serviceWorker.ready.then((r) => r.getNotifications())
+	// The worker tells the page and shows the notification at once: the
+	// notification may come a moment after the page lists the request.
+	var notes []string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		notes, err = evalIn[[]string](pb, `navigator.serviceWorker.ready.then((r) => r.getNotifications())
   .then((ns) => ns.map((n) => n.title + ': ' + n.body))`, chromedp.EvalAwaitPromise)
-	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "VPN login request: Approve VPN login for "+a.Name) {
+		if err != nil || len(notes) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil || len(notes) != 1 || !strings.Contains(notes[0], "VPN login request: Approve VPN login for "+a.Name+" from 203.0.113.7 (Berlin, Germany)") {
 		t.Errorf("notifications shown: %q (%v)", notes, err)
 	}
 	pb.shoot("approver-request.png")

@@ -103,7 +103,7 @@ function show(me, pending) {
     li.dataset.nonce = p.nonce;
     const text = document.createElement('p');
     text.textContent = 'Approve VPN login for ' + p.user +
-      (c.calling_station_id ? ' from ' + c.calling_station_id : '') +
+      (c.calling_station_id ? ' from ' + c.calling_station_id + (c.location ? ' (' + c.location + ')' : '') : '') +
       ((c.nas_identifier || c.client) ? ' via ' + (c.nas_identifier || c.client) : '') +
       ' at ' + new Date(c.time).toLocaleTimeString() + '?';
     li.append(text);

@@ -16,7 +16,9 @@ self.addEventListener('push', (event) => {
     return;
   }
   const c = p.context || {};
-  const from = c.calling_station_id ? ' from ' + c.calling_station_id : '';
+  // "from 203.0.113.7 (Berlin, Germany)" when push.geoip_database places it.
+  const from = c.calling_station_id ?
+    ' from ' + c.calling_station_id + (c.location ? ' (' + c.location + ')' : '') : '';
   const via = c.nas_identifier || c.client || '';
   const body = 'Approve VPN login for ' + p.user + from + (via ? ' via ' + via : '') +
     ' at ' + new Date(c.time).toLocaleTimeString() + '?';

@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,7 +184,11 @@ func (pb *phoneBrowser) deliverPush(reg *serviceworker.Registration, data []byte
 // Berlin).
 func TestBrowserApprover(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, geoipServerOpts(t))
+	o := geoipServerOpts(t)
+	// A third gateway asks in challenges, with number matching.
+	o.MoreClients += fmt.Sprintf("    - name: numbers-nas\n      networks: [\"127.0.0.3/32\"]\n      secret: %q\n"+
+		"      challenge: challenge\n      number_matching: true\n      push_timeout: 30s\n", testSecret)
+	s := startServer(t, o)
 	ps := startPushService(t)
 	a := s.newAccount(t, "browser-push")
 	sc := newSiteClient(t, s)
@@ -266,12 +272,54 @@ func TestBrowserApprover(t *testing.T) {
 	pb.waitStatus("Denied.")
 	s.expectAudit(t, a.Name, 2, "reject", "push_denied")
 
+	// Number matching through the app: the gateway's second challenge
+	// shows a number, the app offers it among three, and tapping it signs
+	// the pick (radiusmfa-push-v2); the answer to that challenge then
+	// gets in.
+	from := netip.MustParseAddr("127.0.0.3")
+	r := exchangeFrom(t, s, from, a.Name, a.Password, nil)
+	if r.Code != radius.CodeAccessChallenge {
+		s.fatalf(t, "number gateway: %v, want the menu", r.Code)
+	}
+	r = exchangeFrom(t, s, from, a.Name, "1", rfc2865.State_Get(r))
+	shown := numberRe.FindStringSubmatch(rfc2865.ReplyMessage_GetString(r))
+	if r.Code != radius.CodeAccessChallenge || shown == nil {
+		s.fatalf(t, "after choosing the push: %v %q, want a challenge with the number", r.Code, rfc2865.ReplyMessage_GetString(r))
+	}
+	if _, ok := sub.next(10 * time.Second); !ok {
+		s.fatalf(t, "the server pushed nothing for the numbered login")
+	}
+	pb.deliverPush(reg, <-sub.raw)
+	pick := chromedp.Search(`//li[contains(@class,"request")]//button[text()="` + shown[1] + `"]`)
+	pb.do("tapping the number "+shown[1], chromedp.WaitVisible(pick), chromedp.Click(pick))
+	pb.waitStatus("Approved.")
+	if r = exchangeFrom(t, s, from, a.Name, "ok", rfc2865.State_Get(r)); r.Code != radius.CodeAccessAccept {
+		s.fatalf(t, "the numbered login: %v, want Access-Accept", r.Code)
+	}
+
 	if v, err := evalIn[[]string](pb, `window.__cspViolations`); err != nil || len(v) != 0 {
 		t.Errorf("Content-Security-Policy violations in the app: %q (%v)", v, err)
 	}
-	if n := ps.count(sub); n != 2 {
-		t.Errorf("%d pushes delivered for two logins, want 2", n)
+	if n := ps.count(sub); n != 3 {
+		t.Errorf("%d pushes delivered for three logins, want 3", n)
 	}
+}
+
+// exchangeFrom sends one Access-Request from the source address from, with
+// state when answering a challenge, and returns the reply.
+func exchangeFrom(t *testing.T, s *server, from netip.Addr, user, password string, state []byte) *radius.Packet {
+	t.Helper()
+	p := radiustest.NewAccessRequest([]byte(testSecret), user, password)
+	if state != nil {
+		_ = rfc2865.State_Set(p, state)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	reply, _, err := radiustest.ExchangeFrom(ctx, from, s.authAddr(t), []byte(testSecret), p, true)
+	if err != nil {
+		s.fatalf(t, "Access-Request from %s: %v", from, err)
+	}
+	return reply
 }
 
 // loginResult is how a RADIUS login sent in the background ended.

@@ -37,6 +37,11 @@ bench: build ## load-test the server over loopback; figures go in docs/benchmark
 	bin/benchslapd -users 10000 -- $(BIN) bench --spawn --users 10000 --concurrency 64 --duration 6s --rounds 3 \
 	  --ldap-url {ldaps_url} --ldap-ca {ca} --ldap-base-dn {base_dn} --ldap-bind-dn {bind_dn} \
 	  --ldap-bind-password {bind_password} --ldap-pid {slapd_pid}
+	@# Push approval: 10,000 pushes held unanswered (server RSS, and TOTP p99
+	@# beside them against none pending; the held requests end by push timeout),
+	@# then push logins approved by an automated phone on loopback.
+	$(BIN) bench --spawn --push pending --push-pending 10000 --users 60000 --concurrency 32 --duration 10s
+	$(BIN) bench --spawn --push logins --concurrency 32 --duration 10s
 
 check: ## gofmt, go vet, staticcheck, go test -race, govulncheck (needs its online database)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -57,15 +62,15 @@ fuzz: ## run each fuzz target for FUZZTIME (corpora in testdata/fuzz are replaye
 	$(GO) test -run '^$$' -fuzz '^FuzzParseAttribute$$' -fuzztime $(FUZZTIME) ./radiusd
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeName$$' -fuzztime $(FUZZTIME) ./ldapauth
 	$(GO) test -run '^$$' -fuzz '^FuzzDenialFor$$' -fuzztime $(FUZZTIME) ./ldapauth
-
-screenshots: test-deps ## refresh docs/screenshots from the browser tests (headless Chromium)
-	RADIUSMFA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'Browser' ./test/integration
-
-clean: ## remove build output (keeps ./var, which holds data and the master key)
 	$(GO) test -run '^$$' -fuzz '^FuzzSplitKeyword$$' -fuzztime $(FUZZTIME) ./auth
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./factors/backup
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSecret$$' -fuzztime $(FUZZTIME) ./factors/push
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSubscription$$' -fuzztime $(FUZZTIME) ./factors/push
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePublicKey$$' -fuzztime $(FUZZTIME) ./factors/push
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCallingStationID$$' -fuzztime $(FUZZTIME) ./internal/geoip
+
+screenshots: test-deps ## refresh docs/screenshots from the browser tests (headless Chromium)
+	RADIUSMFA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'Browser' ./test/integration
+
+clean: ## remove build output (keeps ./var, which holds data and the master key)
 	rm -rf bin

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"layeh.com/radius"
 
 	"radiusmfa/config"
 )
@@ -30,6 +34,7 @@ type benchOptions struct {
 	Ops         string // with --spawn: the server's ops listener, with pprof
 	Rounds      int
 	LDAP        benchLDAP
+	Push        benchPush
 }
 
 func (c *cli) bench(args []string) error {
@@ -48,6 +53,7 @@ func (c *cli) bench(args []string) error {
 	fs.StringVar(&o.Ops, "ops", "", "with --spawn: serve the spawned server's metrics and /debug/pprof on this address")
 	fs.IntVar(&o.Rounds, "rounds", 1, "load the server this many times (with --ldap-url, each followed by the ceilings) and summarise")
 	o.LDAP.register(fs)
+	o.Push.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +65,9 @@ func (c *cli) bench(args []string) error {
 			return err
 		}
 	}
+	if o.Push.enabled() {
+		return c.benchPush(o)
+	}
 	var users []benchUser
 	var serverPID int
 	var srv *benchServer
@@ -69,6 +78,9 @@ func (c *cli) bench(args []string) error {
 		}
 		defer srv.stop()
 		o.Addr, o.Secret, users, serverPID = srv.addr, "testing123", srv.users, srv.pid
+		if err := checkCodesMatter(o.Addr, o.Secret, users[0], o.Timeout); err != nil {
+			return err
+		}
 	} else {
 		if o.UsersFile == "" {
 			return errors.New("--users-file is required without --spawn")
@@ -151,6 +163,7 @@ func (c *cli) benchRound(o benchOptions, srv *benchServer, users []benchUser, se
 type benchServer struct {
 	stop  func()
 	addr  string
+	dir   string // data directory: server.log, web.crt
 	pid   int
 	users []benchUser
 	cfg   *config.Config // as the server loaded it
@@ -183,6 +196,8 @@ func (c *cli) spawnBenchServer(o benchOptions) (*benchServer, error) {
 	if o.LDAP.enabled() {
 		fmt.Fprintf(c.stderr, "bench: enrolling %d users of %s (one directory login each)...\n", o.Users, o.LDAP.URL)
 		users, err = c.enrollLDAPBenchUsers(loaded, o.LDAP, o.Users)
+	} else if o.Push.enabled() {
+		users, err = c.enrollPushBenchUsers(loaded, o)
 	} else {
 		fmt.Fprintf(c.stderr, "bench: enrolling %d users (%s argon2id)...\n", o.Users, o.Argon2)
 		users, err = c.enrollBenchUsers(loaded, o.Users)
@@ -224,13 +239,17 @@ func (c *cli) spawnBenchServer(o benchOptions) (*benchServer, error) {
 		stop()
 		return nil, err
 	}
-	return &benchServer{stop: stop, addr: addr, pid: cmd.Process.Pid, users: users, cfg: loaded}, nil
+	return &benchServer{stop: stop, addr: addr, dir: dir, pid: cmd.Process.Pid, users: users, cfg: loaded}, nil
 }
 
 // benchConfig is the spawned server's configuration: decisions logged,
-// audit on, lockout off (the generator never fails), and the built-in
+// audit on, MFA required (every accepted login checked and used up its
+// code), lockout off (the generator never fails), and the built-in
 // directory with the chosen hash or, with --ldap-url, the directory.
 func benchConfig(dir string, o benchOptions) (string, error) {
+	if o.Push.enabled() {
+		return o.Push.configYAML(dir, o)
+	}
 	directory, section := "builtin", ""
 	switch {
 	case o.LDAP.enabled():
@@ -250,6 +269,7 @@ radius:
     - {name: bench, networks: ["127.0.0.1/32"], secret: testing123}
 auth:
   directory: %s
+  enforcement: required
   lockout: {threshold: 0}
 ops: {listen: "%s", pprof: %t}
 web: {listen: ""}
@@ -304,4 +324,36 @@ func processCPU(pid int) time.Duration {
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	const ticksPerSecond = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticksPerSecond
+}
+
+// checkCodesMatter sends one login with a wrong code and fails unless it
+// is rejected: a server that let the password alone in (MFA off) would
+// make every figure a measure of something else.
+func checkCodesMatter(addr, secret string, u benchUser, timeout time.Duration) error {
+	seed, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(u.Secret)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", u.Name, err)
+	}
+	right, _ := strconv.Atoi(hotpCode(seed, uint64(time.Now().Unix()/30)))
+	wrong := fmt.Sprintf("%06d", (right+500000)%1000000)
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.Write(newRequestEncoder([]byte(secret)).encode(1, u.Name, u.Password, wrong)); err != nil {
+		return err
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, radius.MaxPacketLength)
+	n, err := conn.Read(buf)
+	switch {
+	case err != nil:
+		return fmt.Errorf("bench: no answer to the wrong-code check: %w", err)
+	case n < 20:
+		return fmt.Errorf("bench: a short reply to the wrong-code check")
+	case radius.Code(buf[0]) != radius.CodeAccessReject:
+		return fmt.Errorf("bench: the server answered a login with a wrong code with %v, not Access-Reject: is MFA enforced?", radius.Code(buf[0]))
+	}
+	return nil
 }

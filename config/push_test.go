@@ -29,8 +29,8 @@ func TestPushAllowLoopbackHTTPEndpoints(t *testing.T) {
 // commands that never push do not need it.
 func TestPushGeoIPDatabase(t *testing.T) {
 	cfg, warnings := mustLoad(t, oneClient)
-	if cfg.Push.GeoIPDatabase != "" {
-		t.Errorf("geoip_database = %q by default", cfg.Push.GeoIPDatabase)
+	if cfg.Push.GeoIPDatabase != "" || len(warnings) != 0 {
+		t.Errorf("geoip_database = %q by default, warnings %q", cfg.Push.GeoIPDatabase, warnings)
 	}
 	cfg, warnings = mustLoad(t, oneClient+"push:\n  geoip_database: /nonexistent/GeoLite2-City.mmdb\n")
 	if cfg.Push.GeoIPDatabase != "/nonexistent/GeoLite2-City.mmdb" || len(warnings) != 0 {

@@ -247,6 +247,15 @@ func TestMyLoginsAndReportLogin(t *testing.T) {
 		a.CallingStationID != "198.51.100.7" || !strings.Contains(a.Detail, fmt.Sprintf("login %d", reject)) {
 		t.Fatalf("alert %+v", a)
 	}
+	// Reporting the same login again changes nothing and alerts nobody.
+	for range 3 {
+		if err := c.svc.ReportLogin(asAlice, "alice", reject); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(alerts) != 1 {
+		t.Fatalf("%d alerts after reporting one login four times, want 1", len(alerts))
+	}
 	reports, err := c.svc.Reports(asHelp, 10)
 	if err != nil || len(reports) != 1 || reports[0].Seq == 0 || reports[0].Detail != a.Detail {
 		t.Fatalf("reports %+v, %v", reports, err)

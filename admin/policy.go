@@ -234,6 +234,12 @@ func (s *Service) ReportLogin(ctx context.Context, user string, seq uint64) erro
 		return fmt.Errorf("%w: login %d of user %q", store.ErrNotFound, seq, n)
 	}
 	r := recs[i]
+	// A login is reported once: pressing again changes nothing and alerts
+	// nobody (a user must not be able to flood the admins' alerts).
+	detail := fmt.Sprintf("this wasn't me: login %d at ", r.Seq)
+	if slices.ContainsFunc(recs, func(x store.AuditRecord) bool { return x.Kind == KindReport && strings.HasPrefix(x.Detail, detail) }) {
+		return nil
+	}
 	rep := store.AuditRecord{Time: s.opt.Now().UTC(), Kind: KindReport, User: n, Client: r.Client,
 		NASIdentifier: r.NASIdentifier, NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID,
 		Outcome: r.Outcome, Detail: fmt.Sprintf("this wasn't me: login %d at %s", r.Seq, r.Time.UTC().Format(time.RFC3339))}

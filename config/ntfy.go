@@ -36,11 +36,11 @@ func (c *Config) validateNtfy(p *problems) {
 func checkNtfyURL(raw string, allowLoopbackHTTP bool) error {
 	u, err := url.Parse(raw)
 	switch {
+	case strings.Contains(raw, "@") || err == nil && u.User != nil:
+		// The value is not shown, parsed or not: it may hold a password.
+		return errors.New("must not hold credentials: put an access token in push.ntfy.token_file")
 	case err != nil || u.Opaque != "" || u.Hostname() == "":
 		return fmt.Errorf("must be the ntfy server's base URL, https://host[:port], got %q", raw)
-	case u.User != nil:
-		// The value is not shown: it holds a password.
-		return errors.New("must not hold credentials: put an access token in push.ntfy.token_file")
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return fmt.Errorf("must have no path, query or fragment (ntfy is served at the root of its host), got %q", raw)
 	case u.Scheme == "https":

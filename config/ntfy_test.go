@@ -50,6 +50,7 @@ func TestPushNtfy(t *testing.T) {
 		"not a URL":         {"url: ntfy.example.com", "push.ntfy.url: must be the ntfy server's base URL"},
 		"ftp":               {"url: ftp://ntfy.example.com", "push.ntfy.url: must be an https:// URL"},
 		"credentials":       {"url: https://phil:hunter22@ntfy.example.com", "push.ntfy.url: must not hold credentials"},
+		"bad credentials":   {"url: https://phil:hunter22%zz@ntfy.example.com", "push.ntfy.url: must not hold credentials"},
 		"priority":          {"url: https://ntfy.example.com\n    priority: 6", "push.ntfy.priority: must be from 1 (min) to 5 (max), got 6"},
 		"priority text":     {"url: https://ntfy.example.com\n    priority: high", "push.ntfy.priority: expected an integer"},
 		"token, no url":     {"token_file: " + tokenFile, "push.ntfy.token_file: is set but push.ntfy.url is empty"},

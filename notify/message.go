@@ -56,7 +56,7 @@ func (ev Event) Text() string {
 			fmt.Fprintf(&b, "%-19s %s\n", f.name+":", oneLine(f.value))
 		}
 	}
-	fmt.Fprintf(&b, "\nThe audit log has the record: radiusmfa audit tail --user %s\n", oneLine(ev.User))
+	fmt.Fprintf(&b, "\nThe audit log has the record: radiusmfa audit tail --user %s\n", shellQuote(oneLine(ev.User)))
 	return b.String()
 }
 
@@ -92,4 +92,15 @@ func oneLine(s string) string {
 		s = strings.ToValidUTF8(s[:maxLen], "") + "…"
 	}
 	return s
+}
+
+// shellQuote quotes s for a POSIX shell, so a user name holding $(...) or
+// backquotes is only text when an admin pastes the suggested command.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("@%+=:,./-_", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

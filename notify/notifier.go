@@ -100,11 +100,23 @@ type Notifier struct {
 	wg        sync.WaitGroup
 }
 
-// sink is one channel with its queue and counters.
+// sink is one channel with its queues and counters. Events a user can
+// cause at will (LoginReported) wait in their own queue, which the worker
+// serves only when the push events' queue is empty: a flood of reports
+// cannot crowd out, or delay, an alert about a push.
 type sink struct {
 	ch                    Channel
-	queue                 chan Event
+	queue                 chan Event // push events
+	reports               chan Event // LoginReported
 	sent, failed, dropped prometheus.Counter
+}
+
+// queueFor returns the queue ev waits in.
+func (s *sink) queueFor(ev Event) chan Event {
+	if ev.Kind == LoginReported {
+		return s.reports
+	}
+	return s.queue
 }
 
 // New starts one worker per channel. reg may be nil. With no channel,
@@ -127,7 +139,7 @@ func New(log *slog.Logger, reg prometheus.Registerer, o Options, channels ...Cha
 	}
 	for _, ch := range channels {
 		name := ch.Name()
-		s := &sink{ch: ch, queue: make(chan Event, o.QueueSize), sent: sent.WithLabelValues(name),
+		s := &sink{ch: ch, queue: make(chan Event, o.QueueSize), reports: make(chan Event, o.QueueSize), sent: sent.WithLabelValues(name),
 			failed: failed.WithLabelValues(name), dropped: dropped.WithLabelValues(name)}
 		n.sinks = append(n.sinks, s)
 		n.wg.Add(1)
@@ -156,7 +168,7 @@ func (n *Notifier) Notify(ev Event) {
 	}
 	for _, s := range n.sinks {
 		select {
-		case s.queue <- ev:
+		case s.queueFor(ev) <- ev:
 		default:
 			s.dropped.Inc()
 			n.log.Warn("admin notification dropped: its queue is full", "channel", s.ch.Name(),
@@ -192,20 +204,31 @@ func (n *Notifier) Close(ctx context.Context) error {
 func (n *Notifier) work(s *sink) {
 	defer n.wg.Done()
 	for {
+		select { // push events first, whenever one is waiting
+		case ev := <-s.queue:
+			n.deliver(s, ev)
+			continue
+		default:
+		}
 		select {
 		case ev := <-s.queue:
 			n.deliver(s, ev)
+		case ev := <-s.reports:
+			n.deliver(s, ev)
 		case <-n.closing:
-			for {
-				select {
-				case ev := <-s.queue:
-					if n.ctx.Err() == nil {
-						n.deliver(s, ev)
+			for _, q := range []chan Event{s.queue, s.reports} {
+				for drained := false; !drained; {
+					select {
+					case ev := <-q:
+						if n.ctx.Err() == nil {
+							n.deliver(s, ev)
+						}
+					default:
+						drained = true
 					}
-				default:
-					return
 				}
 			}
+			return
 		}
 	}
 }

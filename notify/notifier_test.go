@@ -309,3 +309,48 @@ func TestWrap(t *testing.T) {
 		}
 	}
 }
+
+// A flood of "this wasn't me" reports, which any signed-in user can send,
+// neither crowds out nor delays an alert about a push: reports wait in
+// their own queue, served only when no push event waits.
+func TestReportsCannotCrowdOutPushAlerts(t *testing.T) {
+	ch := &fakeChannel{name: "a", gate: make(chan struct{}), entered: make(chan struct{}, 1000)}
+	log, _ := testLog()
+	o := fastOptions()
+	o.QueueSize = 4
+	n := New(log, nil, o, ch)
+	n.Notify(Event{Kind: LoginReported, User: "first"})
+	<-ch.entered // the worker holds the first report
+	for range 50 {
+		n.Notify(Event{Kind: LoginReported, User: "flood"})
+	}
+	n.Notify(Event{Kind: PushReported, User: "victim"})
+	if d := counter(t, n, "a", "dropped"); d != 46 {
+		t.Errorf("dropped = %v, want the 46 reports past the queue", d)
+	}
+	close(ch.gate)
+	closeNow(t, n)
+	_, got := ch.result()
+	var users []string
+	for _, ev := range got {
+		users = append(users, ev.User)
+	}
+	if strings.Join(users, " ") != "first victim flood flood flood flood" {
+		t.Errorf("delivered %v, want the push alert right after the report under way", users)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice":             "alice",
+		"alice@example.com": "alice@example.com",
+		"$(rm -rf ~)":       `'$(rm -rf ~)'`,
+		"o'brien":           `'o'\''brien'`,
+		"`id`":              "'`id`'",
+		"":                  "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

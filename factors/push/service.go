@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"radiusmfa/auth"
 	"radiusmfa/store"
@@ -117,8 +119,10 @@ func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushCon
 	if dl, ok := ctx.Deadline(); ok && !numbered {
 		ttl = min(ttl, time.Until(dl))
 	}
-	pc := Context{User: c.User, Client: c.Client, NASIdentifier: c.NASIdentifier, NASIPAddress: c.NASIPAddress,
-		CallingStationID: c.CallingStationID, Time: c.Time}
+	// The NAS sends these strings: they reach the phone one line each,
+	// with nothing that could fake another line or reorder the text.
+	pc := Context{User: c.User, Client: c.Client, NASIdentifier: displayText(c.NASIdentifier), NASIPAddress: c.NASIPAddress,
+		CallingStationID: displayText(c.CallingStationID), Time: c.Time}
 	if s.o.Locate != nil && c.CallingStationID != "" {
 		pc.Location = s.o.Locate(c.CallingStationID)
 	}
@@ -142,4 +146,25 @@ func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushCon
 		return waiter{}, 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
 	}
 	return waiter{hub: s.hub, p: p}, pc.Number, nil
+}
+
+// maxDisplayText bounds a NAS-supplied string shown on the phone, in bytes.
+const maxDisplayText = 128
+
+// displayText makes s, a string a NAS sent, safe to show on one line: line
+// breaks and other control characters, line and paragraph separators and
+// bidirectional-text controls become spaces, and it is cut to
+// maxDisplayText bytes on a character boundary.
+func displayText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.IsControl(r), r == '\u2028', r == '\u2029', unicode.Is(unicode.Bidi_Control, r):
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+	if len(s) > maxDisplayText {
+		s = strings.ToValidUTF8(s[:maxDisplayText], "")
+	}
+	return s
 }

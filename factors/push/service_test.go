@@ -170,3 +170,21 @@ func TestServiceNumbered(t *testing.T) {
 		}
 	}
 }
+
+// What a NAS sends is shown on one line: no forged second line, no
+// reordered text, no endless string.
+func TestDisplayText(t *testing.T) {
+	for in, want := range map[string]string{
+		"vpn-gw1":                       "vpn-gw1",
+		"gw\nFrom: 10.0.0.1\r\nAt: now": "gw From: 10.0.0.1  At: now",
+		"a\u2028b\u2029c":               "a b c",
+		"evil\u202Egnp.exe":             "evil gnp.exe",
+		"\u2066x\u2069\u200F":           " x  ",
+		"bad\xffutf8":                   "bad\uFFFDutf8",
+		strings.Repeat("é", 100):        strings.Repeat("é", 64),
+	} {
+		if got := displayText(in); got != want {
+			t.Errorf("displayText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -123,15 +123,7 @@ func (h *Hub) Answer(a Answer) (Verdict, error) {
 	if !Verify(e.pub, msg, a.Signature) {
 		return 0, ErrBadSignature
 	}
-	v, reason := Approved, ""
-	switch {
-	case a.Verdict == AnswerDeny:
-		v = Denied
-	case a.Verdict == AnswerReport:
-		v = Reported
-	case e.p.Context.Number != 0 && a.Number != e.p.Context.Number:
-		v, reason = Denied, ReasonWrongNumber
-	}
+	v, reason := verdictOf(a.Verdict, a.Number, e.p.Context)
 
 	h.mu.Lock()
 	if e.verdict != 0 { // answered, expired or cancelled meanwhile
@@ -142,4 +134,19 @@ func (h *Hub) Answer(a Answer) (Verdict, error) {
 	h.mu.Unlock()
 	h.emit(events)
 	return v, nil
+}
+
+// verdictOf is the verdict of an answer (one of the three words, already
+// checked) naming number, to a push of context c: with number matching an
+// approval naming another number is Denied, ReasonWrongNumber.
+func verdictOf(answer string, number int, c Context) (Verdict, string) {
+	switch {
+	case answer == AnswerDeny:
+		return Denied, ""
+	case answer == AnswerReport:
+		return Reported, ""
+	case c.Number != 0 && number != c.Number:
+		return Denied, ReasonWrongNumber
+	}
+	return Approved, ""
 }

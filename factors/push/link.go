@@ -233,15 +233,7 @@ func (h *Hub) AnswerLink(l Link) (Verdict, error) {
 		h.emit(events)
 		return 0, ErrExpired
 	}
-	v, reason := Approved, ""
-	switch {
-	case l.verdict == AnswerDeny:
-		v = Denied
-	case l.verdict == AnswerReport:
-		v = Reported
-	case e.p.Context.Number != 0 && l.number != e.p.Context.Number:
-		v, reason = Denied, ReasonWrongNumber
-	}
+	v, reason := verdictOf(l.verdict, l.number, e.p.Context)
 	events := h.settleLocked(e, v, reason)
 	h.mu.Unlock()
 	h.emit(events)

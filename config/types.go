@@ -237,6 +237,10 @@ type WebConfig struct {
 	// X-Forwarded-For is believed.
 	BehindProxy    bool     `mapstructure:"behind_proxy"`
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	// PublicURL is the site's address as phones reach it,
+	// https://host[:port]: the origin of phone-pairing QR codes and of
+	// ntfy approval links. "" uses the Host the request came with.
+	PublicURL string `mapstructure:"public_url"`
 	// AdminGroups and HelpdeskGroups name directory groups (auth.directory
 	// ldap) whose members may use the console as admins or help desk.
 	// Built-in users get the roles with `radiusmfa user roles`.

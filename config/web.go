@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -15,6 +17,13 @@ func (c *Config) validateWeb(p *problems) {
 		}
 		if w.Listen == c.Ops.Listen && !strings.HasSuffix(w.Listen, ":0") {
 			p.addf("web.listen", "%s is also ops.listen", w.Listen)
+		}
+	}
+	if w.PublicURL != "" {
+		if err := checkOrigin(w.PublicURL); err != nil {
+			p.addf("web.public_url", "%v", err)
+		} else {
+			w.PublicURL = strings.TrimSuffix(w.PublicURL, "/")
 		}
 	}
 	if (w.CertFile == "") != (w.KeyFile == "") {
@@ -63,4 +72,20 @@ func (c *Config) validatePush(p *problems) {
 	if c.Push.Enabled {
 		c.validateNtfy(p)
 	}
+}
+
+// checkOrigin accepts an https origin: https://host[:port], no credentials,
+// path, query or fragment. A value holding credentials is not echoed.
+func checkOrigin(raw string) error {
+	if strings.Contains(raw, "@") {
+		return errors.New("must be https://host[:port], with no credentials")
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Scheme != "https" || u.Hostname() == "" || u.Opaque != "":
+		return fmt.Errorf("must be https://host[:port], got %q", raw)
+	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return fmt.Errorf("must be an origin with no path, query or fragment, got %q", raw)
+	}
+	return nil
 }

@@ -143,7 +143,7 @@ func (p *pages) approverPairPage(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, "making a pairing token", err)
 		return
 	}
-	link := "https://" + r.Host + "/approver/#pair=" + tok
+	link := p.origin(r) + "/approver/#pair=" + tok
 	img, err := qrImage(link)
 	if err != nil {
 		p.fail(w, "drawing the QR code", err)

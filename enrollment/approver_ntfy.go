@@ -56,7 +56,7 @@ func (p *pages) ntfyPairPage(w http.ResponseWriter, r *http.Request) {
 	}
 	// The links of its notifications point where the user paired, as the
 	// approver app answers where it was installed from.
-	res, err := p.deps.Admin.PairNtfy(as(r, s), s.user, strings.TrimSpace(r.PostForm.Get("name")), "https://"+r.Host)
+	res, err := p.deps.Admin.PairNtfy(as(r, s), s.user, strings.TrimSpace(r.PostForm.Get("name")), p.origin(r))
 	if err != nil {
 		p.serviceError(w, r, "pairing an ntfy approver", err)
 		return

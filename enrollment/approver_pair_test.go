@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -268,5 +269,23 @@ func TestApproverHeadersAndFiles(t *testing.T) {
 	w = ps.postJSON("/approver/pending", map[string]any{})
 	if w.Header().Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
 		t.Errorf("JSON answer headers %v", w.Header())
+	}
+}
+
+// With web.public_url the pairing link names the site as phones reach it,
+// whatever Host the request came with (a reverse proxy's upstream name, or
+// a name the user typed).
+func TestApproverPairLinkUsesPublicURL(t *testing.T) {
+	ps := newPushSite(t)
+	ps.h = Handler(Config{PublicURL: "https://vpn.example.com:8443"}, Deps{Auth: ps.engine, Admin: ps.svc,
+		Roles: Roles{Builtin: true}, Audit: storeAudit{ps.st}, Now: ps.clock,
+		Push: &PushDeps{Hub: ps.hub, VAPIDPublic: testVAPIDPublic}}, slog.New(slog.DiscardHandler))
+	ps.addUser("alice")
+	_, secret := ps.addTOTP("alice")
+	c := ps.signInTOTP("alice", secret)
+	w := ps.do("POST", "/me/approver", url.Values{}, c)
+	wantStatus(t, w, http.StatusOK, "POST /me/approver")
+	if body := w.Body.String(); !strings.Contains(body, `href="https://vpn.example.com:8443/approver/#pair=`) || pairLinkRe.MatchString(body) {
+		t.Errorf("the pairing link does not use web.public_url:\n%s", body)
 	}
 }

@@ -52,6 +52,17 @@ type pages struct {
 	limit    *rateLimiter
 	pairs    *pairTokens
 	log      *slog.Logger
+	// publicURL is web.public_url: see origin.
+	publicURL string
+}
+
+// origin is the site's https origin as phones reach it: web.public_url,
+// else the Host this request came with.
+func (p *pages) origin(r *http.Request) string {
+	if p.publicURL != "" {
+		return p.publicURL
+	}
+	return "https://" + r.Host
 }
 
 type signinView struct {

@@ -23,6 +23,9 @@ type Config struct {
 	// BehindProxy serves plain HTTP to TrustedProxies only.
 	BehindProxy    bool
 	TrustedProxies []netip.Prefix
+	// PublicURL, https://host[:port], is the origin of pairing links and
+	// ntfy approval links; "" uses each request's Host.
+	PublicURL string
 }
 
 // Site is the running enrollment site.
@@ -91,7 +94,7 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		deps.Now = time.Now
 	}
 	p := &pages{deps: deps, sessions: newSessions(deps.Now), limit: newRateLimiter(deps.Now),
-		pairs: &pairTokens{m: map[[32]byte]pairToken{}}, log: log}
+		pairs: &pairTokens{m: map[[32]byte]pairToken{}}, log: log, publicURL: cfg.PublicURL}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", p.landing)
 	if deps.Auth != nil && deps.Admin != nil {

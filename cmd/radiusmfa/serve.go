@@ -354,7 +354,7 @@ func startSite(cfg *config.Config, deps enrollment.Deps, log *slog.Logger) (*enr
 	if w.Listen == "" {
 		return nil, nil
 	}
-	sc := enrollment.Config{Addr: w.Listen, BehindProxy: w.BehindProxy}
+	sc := enrollment.Config{Addr: w.Listen, BehindProxy: w.BehindProxy, PublicURL: w.PublicURL}
 	for _, p := range w.TrustedProxies {
 		sc.TrustedProxies = append(sc.TrustedProxies, netip.MustParsePrefix(p)) // normalised by config
 	}

@@ -241,7 +241,7 @@ func TestBrowserApprover(t *testing.T) {
 	// The worker tells the page and shows the notification at once: the
 	// notification may come a moment after the page lists the request.
 	var notes []string
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		notes, err = evalIn[[]string](pb, `navigator.serviceWorker.ready.then((r) => r.getNotifications())
   .then((ns) => ns.map((n) => n.title + ': ' + n.body))`, chromedp.EvalAwaitPromise)
 		if err != nil || len(notes) > 0 || time.Now().After(deadline) {

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -92,7 +91,11 @@ type Notifier struct {
 	events map[string]bool
 	sinks  []*sink
 
-	closed    atomic.Bool
+	// closeMu orders Notify against Close: an event is queued under its
+	// read lock only while closed is false, and Close sets closed under
+	// its write lock before the workers drain, so none is queued after.
+	closeMu   sync.RWMutex
+	closed    bool
 	closing   chan struct{} // closed by Close: workers drain and stop
 	closeOnce sync.Once
 	ctx       context.Context // cancelled when Close gives up waiting
@@ -156,7 +159,12 @@ func New(log *slog.Logger, reg prometheus.Registerer, o Options, channels ...Cha
 // never blocks: a channel whose queue is full drops ev, counted and logged.
 // A nil Notifier, or one closed, does nothing.
 func (n *Notifier) Notify(ev Event) {
-	if n == nil || n.closed.Load() || !n.events[ev.Kind] {
+	if n == nil || !n.events[ev.Kind] {
+		return
+	}
+	n.closeMu.RLock()
+	defer n.closeMu.RUnlock()
+	if n.closed {
 		return
 	}
 	if ev.Time.IsZero() {
@@ -185,7 +193,9 @@ func (n *Notifier) Close(ctx context.Context) error {
 		return nil
 	}
 	n.closeOnce.Do(func() {
-		n.closed.Store(true)
+		n.closeMu.Lock()
+		n.closed = true
+		n.closeMu.Unlock()
 		close(n.closing)
 	})
 	done := make(chan struct{})

@@ -177,10 +177,12 @@ func (p *pages) linkAnswer(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "approver_link.html", linkView{Done: done})
 }
 
-// linkRefused answers a refused link with its message, or 429 once the
-// address has used up its budget of refusals.
+// linkRefused answers a refused link with its message, or, for a POST,
+// 429 once the address has used up its budget of refusals. A GET answers
+// nothing (a link preview, an expired link opened again), so it is not
+// charged to the budget the address's sign-ins share.
 func (p *pages) linkRefused(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	if !p.allowGuess(r) {
+	if r.Method == http.MethodPost && !p.allowGuess(r) {
 		status, msg = http.StatusTooManyRequests, "Too many refused links from your address: wait a minute, then try again."
 	}
 	p.render(w, status, "approver_link.html", linkView{Message: msg})

@@ -352,8 +352,18 @@ func TestNtfyLinkRefusals(t *testing.T) {
 		t.Errorf("expired: %s", w.Body)
 	}
 
-	// Refusals use up the address's budget.
+	// Opening a bad link (GET) answers nothing and is not charged; POSTed
+	// refusals use up the address's budget.
 	var last *httptest.ResponseRecorder
+	for range 2 * signinBurst {
+		r := httptest.NewRequest("GET", push.LinkPath+"garbage", nil)
+		r.RemoteAddr = "192.0.2.77:4000"
+		last = httptest.NewRecorder()
+		ns.h.ServeHTTP(last, r)
+	}
+	if last.Code == http.StatusTooManyRequests {
+		t.Fatal("GETs of a bad link used up the address's budget")
+	}
 	for range signinBurst + 1 {
 		last = ns.postRawFrom("192.0.2.77:4000", push.LinkPath+"garbage", "", "")
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -322,14 +321,9 @@ const MsgPickNumber = "Your number is %02d: choose it in the approver app on you
 // pushNumbered sends a push with a number to match and answers with an
 // Access-Challenge showing the number; the answer to it waits on the push.
 func (e *Engine) pushNumbered(ctx context.Context, d Decision, np NumberPusher, en store.Enrollment, r Request, p *pendingChallenge) Decision {
-	w, n, err := np.PushNumbered(ctx, en, PushContext{User: d.User, Client: r.Client, NASIdentifier: r.NASIdentifier,
-		NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID, Time: e.now()})
-	switch {
-	case errors.Is(err, ErrPushUnavailable):
-		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
-		return d
-	case err != nil:
-		return internal(d, fmt.Errorf("push: %w", err))
+	w, n, err := np.PushNumbered(ctx, en, e.pushContext(d, r))
+	if err != nil {
+		return pushRefused(d, err)
 	}
 	now := e.now()
 	next := *p

@@ -137,16 +137,27 @@ func prefersPush(usable []store.Enrollment) bool {
 // push sends one push to en and decides on its answer. A denial counts
 // toward lockout (someone holds the password); a timeout does not.
 func (e *Engine) push(ctx context.Context, d Decision, en store.Enrollment, r Request, counted bool, attrs []Attribute) Decision {
-	v, err := e.pusher.Push(ctx, en, PushContext{User: d.User, Client: r.Client, NASIdentifier: r.NASIdentifier,
-		NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID, Time: e.now()})
-	switch {
-	case errors.Is(err, ErrPushUnavailable):
-		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
-		return d
-	case err != nil:
-		return internal(d, fmt.Errorf("push: %w", err))
+	v, err := e.pusher.Push(ctx, en, e.pushContext(d, r))
+	if err != nil {
+		return pushRefused(d, err)
 	}
 	return e.pushVerdict(ctx, d, v, counted, attrs)
+}
+
+// pushContext is what the phone is shown of the login d decides.
+func (e *Engine) pushContext(d Decision, r Request) PushContext {
+	return PushContext{User: d.User, Client: r.Client, NASIdentifier: r.NASIdentifier,
+		NASIPAddress: r.NASIPAddress, CallingStationID: r.CallingStationID, Time: e.now()}
+}
+
+// pushRefused decides on a push that could not be sent: push_unavailable
+// (append a code) for the Pusher's refusals, an internal error otherwise.
+func pushRefused(d Decision, err error) Decision {
+	if errors.Is(err, ErrPushUnavailable) {
+		d.Outcome, d.Reason, d.Message = Reject, ReasonPushUnavailable, MsgPushUnavailable
+		return d
+	}
+	return internal(d, fmt.Errorf("push: %w", err))
 }
 
 // pushVerdict decides on a push's verdict, as push does.

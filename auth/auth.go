@@ -40,6 +40,10 @@ const (
 	Challenge
 	// Drop means send nothing (overload): the client will retransmit.
 	Drop
+	// Pending means the answer waits on the user (a push to their phone):
+	// the transport holds the request and gets the final decision from
+	// Decision.Await, or blocks in Decision.Wait.
+	Pending
 )
 
 func (o Outcome) String() string {
@@ -52,6 +56,8 @@ func (o Outcome) String() string {
 		return "challenge"
 	case Drop:
 		return "drop"
+	case Pending:
+		return "pending"
 	}
 	return "unknown"
 }
@@ -136,6 +142,8 @@ type Decision struct {
 	// directory_unavailable decision, for the operator's log only: never
 	// sent, never audited (it may name files or records).
 	Err error
+	// later is the wait of a Pending decision (see Await).
+	later *later
 }
 
 // Attribute is a reply attribute granted by policy, already in its wire

@@ -306,7 +306,7 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 	}
 	if p.step == stepPushWait {
 		// Whatever was typed: the push decides.
-		return e.pushVerdict(ctx, d, p.wait.Wait(ctx), st.LockoutFound, p.attrs)
+		return e.awaitPush(d, p.wait, st.LockoutFound, p.attrs)
 	}
 	d = e.verifyCode(ctx, d, answer, usable, st.LockoutFound)
 	if d.Outcome == Accept {

@@ -23,7 +23,13 @@ func challengeFixture(t *testing.T, m ChallengeMode) *fixture {
 }
 
 func (fx *fixture) ask(user, pw string, state []byte, client string, src netip.AddrPort) Decision {
-	return fx.e.Decide(context.Background(), Request{UserName: user, Password: pw, State: state, Client: client, Source: src})
+	return fx.request(Request{UserName: user, Password: pw, State: state, Client: client, Source: src})
+}
+
+// request is Decide as a transport sees it: a Pending decision is followed
+// to its final one (Await).
+func (fx *fixture) request(r Request) Decision {
+	return final(fx.e.Decide(context.Background(), r))
 }
 
 func TestChallengeAuto(t *testing.T) {

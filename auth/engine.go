@@ -118,7 +118,9 @@ func failMessage(delim string) string {
 
 // Decide runs one attempt: lockout state, one primary check, then the second
 // factor. It never returns an error: "broken" becomes a fail-closed Reject
-// with an internal Reason, and overload becomes Drop.
+// with an internal Reason, and overload becomes Drop. A login that waits on
+// a push returns Pending at once: the caller must take the final decision
+// from its Await or Wait, exactly once.
 func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	name, ok := NormalizeUserName(r.UserName)
 	if !ok {
@@ -148,8 +150,15 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		d.Outcome, d.Reason, d.Message = Reject, ReasonBadCredentials, e.failMsg
 		return d
 	}
+	// The attempt is in progress until its final decision: for a Pending
+	// one, until the push it waits on ends (see the end of Decide).
 	inProgress := e.active.begin(name)
-	defer e.active.end(name)
+	activeName, held := name, false
+	defer func() {
+		if !held {
+			e.active.end(activeName)
+		}
+	}()
 	// One snapshot for the whole attempt, read for any name, known or not.
 	st, err := e.store.LoginState(ctx, name)
 	if err != nil {
@@ -249,11 +258,28 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes, push: pushN}
 		d = e.secondFactor(ctx, d, code, st, mode, enf, ch)
 	}
-	if d.Outcome == Accept {
-		d.Attributes = res.Attributes
-		if d.Err == nil && profileErr != nil {
-			d.Err = profileErr
+	granted := func(d Decision) Decision {
+		if d.Outcome == Accept {
+			d.Attributes = res.Attributes
+			if d.Err == nil && profileErr != nil {
+				d.Err = profileErr
+			}
 		}
+		return d
+	}
+	if d.Outcome == Pending {
+		// The password is right and the push is on its way: a stored hash
+		// is upgraded now, so the password is not kept while the user
+		// answers.
+		held = true
+		e.upgradePassword(ctx, st.User, password)
+		return d.then(func(d Decision) Decision {
+			e.active.end(activeName)
+			return granted(d)
+		})
+	}
+	d = granted(d)
+	if d.Outcome == Accept {
 		e.upgradePassword(ctx, st.User, password)
 	}
 	return d

@@ -44,15 +44,20 @@ type PushContext struct {
 // the device's subscription is gone. The login may still use a code.
 var ErrPushUnavailable = errors.New("auth: push is not available for this user now")
 
-// Pusher sends one approval request to a paired phone and blocks until the
-// user answers or ctx ends (PushTimedOut).
+// Pusher sends one approval request to a paired phone and returns once it
+// is delivered; the login then waits on the returned PushWait.
 type Pusher interface {
-	Push(ctx context.Context, en store.Enrollment, c PushContext) (PushVerdict, error)
+	Push(ctx context.Context, en store.Enrollment, c PushContext) (PushWait, error)
 }
 
-// PushWait is a delivered push a login waits on.
+// PushWait is a delivered push a login waits on, one way or the other.
 type PushWait interface {
+	// Wait blocks until the user answers, the push expires or ctx is done
+	// (PushTimedOut).
 	Wait(ctx context.Context) PushVerdict
+	// Then returns at once and calls fn once, on a goroutine of its own,
+	// with the verdict Wait would have returned.
+	Then(ctx context.Context, fn func(PushVerdict))
 }
 
 // NumberPusher is a Pusher that can also send a push with a number to
@@ -134,14 +139,22 @@ func prefersPush(usable []store.Enrollment) bool {
 	return true
 }
 
-// push sends one push to en and decides on its answer. A denial counts
-// toward lockout (someone holds the password); a timeout does not.
+// push sends one push to en and returns a Pending decision that decides on
+// its answer. A denial counts toward lockout (someone holds the password);
+// a timeout does not.
 func (e *Engine) push(ctx context.Context, d Decision, en store.Enrollment, r Request, counted bool, attrs []Attribute) Decision {
-	v, err := e.pusher.Push(ctx, en, e.pushContext(d, r))
+	w, err := e.pusher.Push(ctx, en, e.pushContext(d, r))
 	if err != nil {
 		return pushRefused(d, err)
 	}
-	return e.pushVerdict(ctx, d, v, counted, attrs)
+	return e.awaitPush(d, w, counted, attrs)
+}
+
+// awaitPush is the Pending decision of a login waiting on the push w.
+func (e *Engine) awaitPush(d Decision, w PushWait, counted bool, attrs []Attribute) Decision {
+	return Awaiting(d, w, func(ctx context.Context, v PushVerdict) Decision {
+		return e.pushVerdict(ctx, d, v, counted, attrs)
+	})
 }
 
 // pushContext is what the phone is shown of the login d decides.

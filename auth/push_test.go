@@ -19,12 +19,31 @@ type fakePusher struct {
 	ctxs    []PushContext
 }
 
-func (f *fakePusher) Push(_ context.Context, en store.Enrollment, c PushContext) (PushVerdict, error) {
+func (f *fakePusher) Push(_ context.Context, en store.Enrollment, c PushContext) (PushWait, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, en.ID)
 	f.ctxs = append(f.ctxs, c)
-	return f.verdict, f.err
+	if f.err != nil {
+		return nil, f.err
+	}
+	return verdictWait{f.verdict}, nil
+}
+
+// verdictWait is a delivered push already answered with v.
+type verdictWait struct{ v PushVerdict }
+
+func (w verdictWait) Wait(context.Context) PushVerdict { return w.v }
+func (w verdictWait) Then(_ context.Context, fn func(PushVerdict)) {
+	go fn(w.v)
+}
+
+// final is the decision a transport ends with: for a Pending decision, the
+// one its Await delivers.
+func final(d Decision) Decision {
+	got := make(chan Decision, 1)
+	d.Await(context.Background(), func(f Decision) { got <- f })
+	return <-got
 }
 
 func pushFixture(t *testing.T, m ChallengeMode, v PushVerdict) (*fixture, *fakePusher) {
@@ -40,7 +59,7 @@ func pushFixture(t *testing.T, m ChallengeMode, v PushVerdict) (*fixture, *fakeP
 
 func TestPushAutoApproved(t *testing.T) {
 	fx, p := pushFixture(t, ChallengeAuto, PushApproved)
-	d := fx.e.Decide(context.Background(), Request{UserName: "alice", Password: "pa,ss", Client: "vpn", Source: nasA,
+	d := fx.request(Request{UserName: "alice", Password: "pa,ss", Client: "vpn", Source: nasA,
 		NASIdentifier: "gw1", CallingStationID: "203.0.113.7"})
 	if d.Outcome != Accept || d.Factor != KindPush || len(d.Attributes) != 1 {
 		t.Fatalf("auto with an approver: %v/%s factor %q", d.Outcome, d.Reason, d.Factor)
@@ -98,7 +117,7 @@ func TestPushKeywords(t *testing.T) {
 	}
 	// The site never pushes: its form has a code field.
 	d := fx.e.Decide(context.Background(), Request{UserName: "alice", Password: "pa,ss,push", Client: "web", Interactive: true})
-	if d.Outcome == Accept || len(p.sent) != n {
+	if d.Outcome == Accept || d.Outcome == Pending || len(p.sent) != n {
 		t.Fatalf("the site pushed: %v", d.Outcome)
 	}
 }
@@ -167,6 +186,11 @@ func (w fakeWait) Wait(context.Context) PushVerdict {
 	return w.p.verdict
 }
 
+func (w fakeWait) Then(_ context.Context, fn func(PushVerdict)) {
+	close(w.p.waited)
+	go fn(w.p.verdict)
+}
+
 func (n *numberPusher) PushNumbered(_ context.Context, en store.Enrollment, c PushContext) (PushWait, int, error) {
 	n.numbered++
 	n.sent = append(n.sent, en.ID)
@@ -199,5 +223,86 @@ func TestPushNumberMatching(t *testing.T) {
 		if c.want == Accept && (final.Factor != KindPush || len(final.Attributes) != 1) {
 			t.Errorf("accept: factor %q attrs %v", final.Factor, final.Attributes)
 		}
+	}
+}
+
+// heldPusher delivers pushes whose verdict comes later, on answer.
+type heldPusher struct{ answer chan PushVerdict }
+
+func (h heldPusher) Push(context.Context, store.Enrollment, PushContext) (PushWait, error) {
+	return heldWait(h), nil
+}
+
+type heldWait heldPusher
+
+func (w heldWait) Wait(context.Context) PushVerdict { return <-w.answer }
+func (w heldWait) Then(_ context.Context, fn func(PushVerdict)) {
+	go func() { fn(<-w.answer) }()
+}
+
+func (a *attempts) inProgress(name string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.n[name]
+}
+
+// A push login returns Pending at once and stays an attempt in progress
+// (counted against the lockout budget) until the user answers; the final
+// decision carries the policy's attributes.
+func TestPushPendingUntilAnswered(t *testing.T) {
+	for _, c := range []struct {
+		v    PushVerdict
+		want Outcome
+	}{{PushApproved, Accept}, {PushDenied, Reject}, {PushTimedOut, Reject}} {
+		fx, _ := pushFixture(t, ChallengeAuto, PushApproved)
+		hp := heldPusher{answer: make(chan PushVerdict)}
+		fx.e.SetPusher(hp)
+		d := fx.e.Decide(context.Background(), Request{UserName: "alice", Password: "pa,ss", Client: "vpn", Source: nasA})
+		if d.Outcome != Pending || d.Message != "" || d.State != nil {
+			t.Fatalf("push login: %v/%s %q, want Pending with no message", d.Outcome, d.Reason, d.Message)
+		}
+		if n := fx.e.active.inProgress("alice"); n != 1 {
+			t.Fatalf("attempts in progress while the push waits: %d, want 1", n)
+		}
+		got := make(chan Decision, 1)
+		d.Await(context.Background(), func(f Decision) { got <- f })
+		select {
+		case f := <-got:
+			t.Fatalf("decided before the answer: %v", f.Outcome)
+		default:
+		}
+		hp.answer <- c.v
+		f := <-got
+		if f.Outcome != c.want {
+			t.Fatalf("verdict %d: %v/%s, want %v", c.v, f.Outcome, f.Reason, c.want)
+		}
+		if c.want == Accept && (f.Factor != KindPush || len(f.Attributes) != 1) {
+			t.Errorf("accept: factor %q attributes %v", f.Factor, f.Attributes)
+		}
+		if n := fx.e.active.inProgress("alice"); n != 0 {
+			t.Fatalf("attempts in progress after the answer: %d, want 0", n)
+		}
+	}
+}
+
+// Wait gives the same final decision as Await, blocking.
+func TestPushPendingWait(t *testing.T) {
+	fx, _ := pushFixture(t, ChallengeAuto, PushApproved)
+	hp := heldPusher{answer: make(chan PushVerdict, 1)}
+	fx.e.SetPusher(hp)
+	d := fx.e.Decide(context.Background(), Request{UserName: "alice", Password: "pa,ss", Client: "vpn", Source: nasA})
+	hp.answer <- PushApproved
+	if f := d.Wait(context.Background()); f.Outcome != Accept || fx.e.active.inProgress("alice") != 0 {
+		t.Fatalf("Wait: %v/%s, in progress %d", f.Outcome, f.Reason, fx.e.active.inProgress("alice"))
+	}
+	// A decision that is not Pending is its own final decision.
+	r := Decision{Outcome: Reject, Reason: ReasonBadCredentials}
+	if f := r.Wait(context.Background()); f.Outcome != Reject || f.Reason != ReasonBadCredentials {
+		t.Fatalf("Wait of a Reject: %v/%s", f.Outcome, f.Reason)
+	}
+	called := false
+	r.Await(context.Background(), func(f Decision) { called = f.Reason == ReasonBadCredentials })
+	if !called {
+		t.Fatal("Await of a final decision did not call back before returning")
 	}
 }

@@ -214,8 +214,9 @@ func TestApproverLoginInProcess(t *testing.T) {
 	}{{"approve", auth.Accept}, {"deny", auth.Reject}} {
 		done := make(chan auth.Decision, 1)
 		go func() {
-			done <- ps.engine.Decide(context.Background(), auth.Request{UserName: "alice",
+			d := ps.engine.Decide(context.Background(), auth.Request{UserName: "alice",
 				Password: "alice" + testPasswordSuffix + ",push", Client: "vpn-gw", CallingStationID: "203.0.113.7"})
+			d.Await(context.Background(), func(f auth.Decision) { done <- f })
 		}()
 		var payload push.Payload
 		select {

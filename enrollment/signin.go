@@ -120,7 +120,9 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src, Interactive: true})
+	// Wait: a sign-in never pushes (Interactive), but a Pending decision
+	// must be followed to its end whatever happens.
+	d := p.deps.Auth.Decide(r.Context(), auth.Request{UserName: user, Password: secret, Client: webClient, Source: src, Interactive: true}).Wait(r.Context())
 	p.audit(r, user, src, d, time.Since(start))
 	switch {
 	case d.Outcome == auth.Accept && d.Factor == "":

@@ -1,6 +1,7 @@
 package radiusd
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"strconv"
@@ -8,14 +9,23 @@ import (
 	"time"
 
 	"layeh.com/radius"
+	"layeh.com/radius/rfc2865"
 
 	"radiusmfa/auth"
 	"radiusmfa/store"
 )
 
-// serve is the per-request goroutine: it finishes r and releases its slot.
+// serve finishes r on a handler goroutine and releases its slot, unless r
+// is held for the user's answer (see hold). r's buffer goes back to the
+// pool either way.
 func (s *Server) serve(r *request) {
-	defer s.release(r)
+	held := false
+	defer func() {
+		s.requests.Put(r)
+		if !held {
+			s.release()
+		}
+	}()
 	pkt, err := radius.Parse(r.packet(), r.client.secret)
 	if err != nil { // unreachable after scanAttributes, kept as a guard
 		if r.typ != typeStatus {
@@ -26,7 +36,7 @@ func (s *Server) serve(r *request) {
 	}
 	switch r.typ {
 	case typeAccess:
-		s.serveAccess(r, pkt)
+		held = s.serveAccess(r, pkt)
 	case typeAccounting:
 		s.serveAccounting(r, pkt)
 	case typeStatus:
@@ -41,36 +51,89 @@ func (s *Server) serveStatus(r *request, pkt *radius.Packet) {
 	if r.l.kind == portAcct {
 		code = radius.CodeAccountingResponse
 	}
-	if err := s.reply(r, code, "", nil, nil, pkt.Attributes); err != nil {
+	if err := s.reply(&r.origin, code, "", nil, nil, pkt.Attributes); err != nil {
 		s.log.Error("radius reply not sent", slog.String("client", r.client.name), slog.Any("err", err))
 	}
 }
 
-// serveAccess decides an Access-Request, answers it and records the
-// decision, also when the reply could not be encoded. A Drop decision sends
-// nothing and forgets the request, so its retransmission runs anew.
-func (s *Server) serveAccess(r *request, pkt *radius.Packet) {
+// serveAccess decides an Access-Request and answers it, or holds it when
+// the decision waits on the user (it then returns true).
+func (s *Server) serveAccess(r *request, pkt *radius.Packet) (held bool) {
 	req, invalid := decodeAccessRequest(pkt, r)
-	var d auth.Decision
-	if invalid == "" {
-		timeout := s.cfg.RequestTimeout
-		if r.client.timeout > 0 {
-			timeout = r.client.timeout
-		}
-		ctx, cancel := context.WithTimeout(s.base, timeout)
-		d = s.decider.Decide(ctx, req)
-		cancel()
-	} else {
-		d = auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonInvalidRequest, Message: auth.MsgInvalid}
+	if invalid != "" {
+		req.Password = ""
+		d := auth.Decision{Outcome: auth.Reject, Reason: auth.ReasonInvalidRequest, Message: auth.MsgInvalid}
+		s.answer(&r.origin, &req, d, invalid, pkt.Attributes)
+		return false
 	}
+	timeout := s.cfg.RequestTimeout
+	if r.client.timeout > 0 {
+		timeout = r.client.timeout
+	}
+	ctx, cancel := context.WithTimeout(s.base, timeout)
+	d := s.decider.Decide(ctx, req)
 	req.Password = ""
+	if d.Outcome == auth.Pending {
+		s.hold(r, pkt, req, d, ctx, cancel)
+		return true
+	}
+	cancel()
+	s.answer(&r.origin, &req, d, "", pkt.Attributes)
+	return false
+}
+
+// answer sends the reply of a decided Access-Request and records the
+// decision, also when the reply could not be encoded. A Drop decision sends
+// nothing and forgets the request, so its retransmission runs anew. req
+// holds the request's Proxy-State attributes (and maybe others, ignored).
+func (s *Server) answer(o *origin, req *auth.Request, d auth.Decision, invalid invalidCause, attrs radius.Attributes) {
 	var replyErr error
 	if d.Outcome == auth.Drop {
-		s.cache.forget(r.key)
+		s.cache.forget(o.key)
 	} else {
-		replyErr = s.reply(r, replyCode(d.Outcome), d.Message, d.State, d.Attributes, pkt.Attributes)
+		replyErr = s.reply(o, replyCode(d.Outcome), d.Message, d.State, d.Attributes, attrs)
 	}
-	s.recordDecision(r, &req, &d, invalid, replyErr)
+	s.recordDecision(o, req, &d, invalid, replyErr)
+}
+
+// heldRequest is an Access-Request waiting on the user's answer to a push:
+// what its reply and its record need, without the datagram's buffer and
+// without a goroutine. Its reply-cache entry stays pending meanwhile, so a
+// retransmission is dropped, never decided again.
+type heldRequest struct {
+	origin
+	req    auth.Request      // without the password
+	proxy  radius.Attributes // copies of the request's Proxy-State attributes
+	cancel context.CancelFunc
+}
+
+// hold keeps the request of the Pending decision d and returns; d's
+// final decision answers it later, from another goroutine. A held request
+// gives back its in-flight slot at once (waiting is no work, and the number
+// of pushes is bounded by the push Hub) but is waited for by Shutdown.
+func (s *Server) hold(r *request, pkt *radius.Packet, req auth.Request, d auth.Decision, ctx context.Context, cancel context.CancelFunc) {
+	req.State = nil // the challenge answered, if any: not needed for the record
+	h := &heldRequest{origin: r.origin, req: req, proxy: proxyStates(pkt.Attributes), cancel: cancel}
+	s.held.Add(1)
+	s.inFlight.Add(-1)
+	d.Await(ctx, func(final auth.Decision) {
+		h.cancel()
+		s.answer(&h.origin, &h.req, final, "", h.proxy)
+		s.held.Add(-1)
+		s.handlers.Done()
+	})
+}
+
+// proxyStates copies the Proxy-State attributes of as, in order: a reply
+// echoes them (RFC 2865 §5.33), and as points into a buffer that is reused.
+func proxyStates(as radius.Attributes) radius.Attributes {
+	var out radius.Attributes
+	for _, a := range as {
+		if a.Type == rfc2865.ProxyState_Type {
+			out = append(out, &radius.AVP{Type: a.Type, Attribute: bytes.Clone(a.Attribute)})
+		}
+	}
+	return out
 }
 
 // recordDecision writes the decision's one log line, audit record and
@@ -81,7 +144,7 @@ func (s *Server) serveAccess(r *request, pkt *radius.Packet) {
 //
 // Invariant: neither the password nor State nor the secret is logged or
 // audited (TestInvariantNoSecretLogged).
-func (s *Server) recordDecision(r *request, req *auth.Request, d *auth.Decision, invalid invalidCause, replyErr error) {
+func (s *Server) recordDecision(r *origin, req *auth.Request, d *auth.Decision, invalid invalidCause, replyErr error) {
 	dur := time.Since(r.received)
 	s.metrics.duration.Observe(dur.Seconds())
 	r.client.metrics.decision(d.Outcome, d.Reason).Inc()

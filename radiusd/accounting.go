@@ -26,7 +26,7 @@ func (s *Server) serveAccounting(r *request, pkt *radius.Packet) {
 	ev := decodeAccounting(pkt)
 	// An Accounting-Response is a header and the request's Proxy-State, so
 	// it always fits; were it not to, the event is still audited, once.
-	replyErr := s.reply(r, radius.CodeAccountingResponse, "", nil, nil, pkt.Attributes)
+	replyErr := s.reply(&r.origin, radius.CodeAccountingResponse, "", nil, nil, pkt.Attributes)
 	detail := "acct_status_type=" + ev.status + " acct_session_id=" + strconv.Quote(ev.sessionID)
 	attrs := []slog.Attr{
 		slog.String("user", ev.user),

@@ -11,16 +11,24 @@ import (
 )
 
 // request is one datagram on its way through the server. It is pooled: the
-// read buffer is reused, and an admitted request owns it until release.
+// read buffer is reused, and an admitted request owns it until serve ends.
 type request struct {
-	buf      [radius.MaxPacketLength]byte
-	n        int
+	buf [radius.MaxPacketLength]byte
+	n   int
+	origin
+}
+
+// origin is where an admitted request came from and what its reply needs
+// of it, apart from Proxy-State: a request held while the user answers a
+// push keeps this, not the buffer.
+type origin struct {
 	src      netip.AddrPort // as received (maybe IPv4-mapped): replies go there
 	received time.Time
 	l        *listener
 	client   *clientState
 	typ      requestType
-	key      cacheKey // owned in the reply cache unless typ is typeStatus
+	key      cacheKey        // owned in the reply cache unless typ is typeStatus
+	hdr      [headerLen]byte // the request's header: code, identifier, authenticator
 }
 
 // packet is the datagram cut to the length in its header (checked by admit).
@@ -32,7 +40,7 @@ func (r *request) packet() []byte {
 func (r *request) requestAuthenticator() []byte { return r.buf[4:headerLen] }
 
 // source is the client address with an IPv4-mapped address unmapped.
-func (r *request) source() netip.AddrPort {
+func (r *origin) source() netip.AddrPort {
 	return netip.AddrPortFrom(r.src.Addr().Unmap(), r.src.Port())
 }
 
@@ -52,6 +60,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 		return false
 	}
 	r.l, r.client, r.typ = l, c, typ
+	copy(r.hdr[:], b[:headerLen])
 	if typ != typeStatus {
 		// Status-Server is never cached: it asks whether we are alive now.
 		r.key = cacheKey{src: r.src, code: b[0], id: b[1], auth: [16]byte(b[4:headerLen])}
@@ -205,9 +214,10 @@ func (s *Server) acquire() bool {
 	return true
 }
 
-// release returns r's slot and buffer after serve.
-func (s *Server) release(r *request) {
-	s.requests.Put(r)
+// release returns an admitted request's in-flight slot and ends it for
+// Shutdown. A held request gives its slot back when it is held (see hold)
+// and ends when it is answered.
+func (s *Server) release() {
 	s.inFlight.Add(-1)
 	s.handlers.Done()
 }

@@ -22,7 +22,8 @@ func decodeWire(t *testing.T, p *radius.Packet) (auth.Request, invalidCause) {
 		t.Fatal(err)
 	}
 	c := testClient(string(p.Secret))
-	r := &request{client: c, n: len(b)}
+	r := &request{n: len(b)}
+	r.client = c
 	copy(r.buf[:], b)
 	pkt, err := radius.Parse(r.packet(), c.secret)
 	if err != nil {

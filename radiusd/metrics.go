@@ -72,7 +72,7 @@ type metrics struct {
 	collectors []prometheus.Collector
 }
 
-func newMetrics(inFlight, cacheEntries func() float64) *metrics {
+func newMetrics(inFlight, held, cacheEntries func() float64) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "radiusmfa_requests_total",
@@ -98,8 +98,12 @@ func newMetrics(inFlight, cacheEntries func() float64) *metrics {
 	m.collectors = []prometheus.Collector{m.requests, m.decisions, dropped, m.duration,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "radiusmfa_in_flight",
-			Help: "Requests being processed.",
+			Help: "Requests being processed (Access-Requests waiting on a push are counted in radiusmfa_held instead).",
 		}, inFlight),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "radiusmfa_held",
+			Help: "Access-Requests waiting on the user's answer to a push.",
+		}, held),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "radiusmfa_reply_cache_entries",
 			Help: "Entries (pending and answered) in the RADIUS reply cache.",

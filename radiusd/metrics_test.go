@@ -10,7 +10,7 @@ import (
 )
 
 func TestDecisionLabelsBounded(t *testing.T) {
-	m := newMetrics(func() float64 { return 0 }, func() float64 { return 0 })
+	m := newMetrics(func() float64 { return 0 }, func() float64 { return 0 }, func() float64 { return 0 })
 	reg := prometheus.NewRegistry()
 	if err := m.register(reg); err != nil {
 		t.Fatal(err)

@@ -67,7 +67,8 @@ func TestRadclientGolden(t *testing.T) {
 	}
 
 	c := testClient(secret)
-	r := &request{client: c, n: len(golden)}
+	r := &request{n: len(golden)}
+	r.client = c
 	copy(r.buf[:], golden)
 	pkt, err := radius.Parse(r.packet(), c.secret)
 	if err != nil {
@@ -134,7 +135,8 @@ func TestRFC2865Example(t *testing.T) {
 	accept := unhex(t, `02 00 00 26 86 fe 22 0e 76 24 ba 2a 10 05 f6 bf 9b 55 e0 b2
 		06 06 00 00 00 01 0f 06 00 00 00 00 0e 06 c0 a8 01 03`)
 	c := testClient("xyzzy5461")
-	r := &request{client: c, n: len(req)}
+	r := &request{n: len(req)}
+	r.client = c
 	copy(r.buf[:], req)
 	pkt, err := radius.Parse(r.packet(), c.secret)
 	if err != nil {

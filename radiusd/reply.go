@@ -51,9 +51,9 @@ func replyCode(o auth.Outcome) radius.Code {
 // with nothing, not forgotten: the failure would repeat, and a
 // retransmission must not run the Decider again (a second run could even
 // decide differently, e.g. a one-time code already used).
-func (s *Server) reply(r *request, code radius.Code, msg string, state []byte, attrs []auth.Attribute, req radius.Attributes) error {
+func (s *Server) reply(r *origin, code radius.Code, msg string, state []byte, attrs []auth.Attribute, req radius.Attributes) error {
 	h := r.client.getHasher()
-	b, err := encodeReply(h, code, r.buf[:headerLen], msg, state, attrs, req)
+	b, err := encodeReply(h, code, r.hdr[:], msg, state, attrs, req)
 	r.client.putHasher(h)
 	if err != nil {
 		if r.typ != typeStatus {

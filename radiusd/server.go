@@ -68,6 +68,7 @@ type Server struct {
 	requests  sync.Pool // *request
 
 	inFlight atomic.Int64
+	held     atomic.Int64   // Access-Requests waiting on the user's answer (hold)
 	handlers sync.WaitGroup // admitted requests not yet released
 	idle     chan *request  // handler goroutines waiting for their next request
 	workers  sync.WaitGroup // handler goroutines, busy or idle
@@ -113,6 +114,7 @@ func NewServer(cfg Config, d Decider, audit AuditSink, log *slog.Logger, reg pro
 	s.requests.New = func() any { return new(request) }
 	s.metrics = newMetrics(
 		func() float64 { return float64(s.inFlight.Load()) },
+		func() float64 { return float64(s.held.Load()) },
 		func() float64 { return float64(s.cache.len()) })
 	for _, c := range clients.all {
 		c.metrics = s.metrics.forClient(c.name)

@@ -124,12 +124,10 @@ func (p benchPush) configYAML(dir string, o benchOptions) (string, error) {
 	}
 	ops := o.Ops
 	if ops == "" {
-		ops = "127.0.0.1:0" // the bench reads the in-flight gauge
+		ops = "127.0.0.1:0" // the bench reads the held-requests gauge
 	}
-	maxInFlight := 4096
-	if p.Mode == pushModePending {
-		maxInFlight = p.Pending + o.Concurrency + 4096
-	}
+	// Held pushes take no in-flight slot: the usual bound serves.
+	const maxInFlight = 4096
 	return fmt.Sprintf(`data_dir: %s
 log: {level: warn}
 radius:

@@ -27,7 +27,7 @@ type pushPendingResult struct {
 	Ramp            time.Duration
 	PushesDelivered int64
 	// The server's own gauges with the pushes pending (/metrics).
-	InFlight, Goroutines, HeapInuse, StackInuse float64
+	Held, Goroutines, HeapInuse, StackInuse float64
 	// Server memory in bytes (/proc/PID/status): VmRSS before the pushes,
 	// with them pending, after the TOTP load beside them; VmHWM at the end.
 	RSSIdle, RSSPending, RSSAfterLoad, RSSPeak int64
@@ -75,8 +75,8 @@ func (c *cli) benchPushPending(o benchOptions, srv *benchServer, opsAddr string)
 	defer h.close()
 	r.Ramp, r.PushesDelivered = h.ramp, ps.received.Load()
 	time.Sleep(min(time.Second, o.Duration)) // let the heap and RSS settle
-	g := serverGauges(opsAddr, "radiusmfa_in_flight", "go_goroutines", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes")
-	r.InFlight, r.Goroutines, r.HeapInuse, r.StackInuse = g[0], g[1], g[2], g[3]
+	g := serverGauges(opsAddr, "radiusmfa_held", "go_goroutines", "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes")
+	r.Held, r.Goroutines, r.HeapInuse, r.StackInuse = g[0], g[1], g[2], g[3]
 	r.RSSPending, _ = processMemory(srv.pid)
 
 	fmt.Fprintf(c.stderr, "bench: TOTP logins beside %d pending pushes: %d workers, %s...\n", r.Pending, o.Concurrency, o.Duration)
@@ -300,9 +300,9 @@ func (r pushPendingResult) print(w io.Writer) {
 	ms := func(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
 	fmt.Fprintf(w, "push pending: %d pushes held unanswered on %d phones (push_timeout %s), all delivered %s after the first request\n",
 		r.Pending, r.Approvers, r.PushTimeout, r.Ramp.Round(time.Millisecond))
-	if r.InFlight > 0 {
-		fmt.Fprintf(w, "server with them pending: %.0f requests in flight, %.0f goroutines; Go heap in use %s, goroutine stacks %s\n",
-			r.InFlight, r.Goroutines, mib(int64(r.HeapInuse)), mib(int64(r.StackInuse)))
+	if r.Held > 0 {
+		fmt.Fprintf(w, "server with them pending: %.0f requests held, %.0f goroutines; Go heap in use %s, goroutine stacks %s\n",
+			r.Held, r.Goroutines, mib(int64(r.HeapInuse)), mib(int64(r.StackInuse)))
 	}
 	fmt.Fprintf(w, "server RSS: %s idle; %s with %d pending; %s after the TOTP load beside them; peak (VmHWM) %s\n",
 		mib(r.RSSIdle), mib(r.RSSPending), r.Pending, mib(r.RSSAfterLoad), mib(r.RSSPeak))

@@ -47,8 +47,8 @@ func TestPushBenchPending(t *testing.T) {
 	var r pushPendingResult
 	runBench(t, &r, "--push", "pending", "--push-pending", "20", "--push-timeout", "5s",
 		"--users", "3000", "--concurrency", "2", "--duration", "300ms")
-	if r.Approvers != 7 || r.PushesDelivered != 20 || r.InFlight != 20 {
-		t.Errorf("%d phones, %d pushes delivered, %.0f in flight; want 7, 20, 20", r.Approvers, r.PushesDelivered, r.InFlight)
+	if r.Approvers != 7 || r.PushesDelivered != 20 || r.Held != 20 {
+		t.Errorf("%d phones, %d pushes delivered, %.0f held; want 7, 20, 20", r.Approvers, r.PushesDelivered, r.Held)
 	}
 	if r.HeldRejected != 20 || r.HeldAccepted != 0 || r.HeldUnanswered != 0 || r.HeldFirstEnd < 5*time.Second {
 		t.Errorf("held requests: %d rejected, %d accepted, %d unanswered, first ended after %s; want 20 rejected at 5s",
@@ -92,7 +92,7 @@ func TestPushBenchConfig(t *testing.T) {
 	cfg := loadBenchConfig(t, o)
 	cl := cfg.Radius.Clients[0]
 	if cfg.Auth.Mode() != "required" || !cfg.Push.Enabled || !cfg.Push.AllowLoopbackHTTPEndpoints ||
-		cfg.Web.Listen != "127.0.0.1:0" || cfg.Ops.Listen != "127.0.0.1:0" || cfg.Radius.MaxInFlight < 10000+8 ||
+		cfg.Web.Listen != "127.0.0.1:0" || cfg.Ops.Listen != "127.0.0.1:0" || cfg.Radius.MaxInFlight != 4096 ||
 		cl.PushTimeout != 80*time.Second || cl.RequestTimeout <= cl.PushTimeout || cfg.LocalDir.Argon2.MemoryKiB != 8 {
 		t.Fatalf("config: mode %s, push %+v, web %q, ops %q, max_in_flight %d, client %+v, argon2 %+v", cfg.Auth.Mode(),
 			cfg.Push, cfg.Web.Listen, cfg.Ops.Listen, cfg.Radius.MaxInFlight, cl, cfg.LocalDir.Argon2)

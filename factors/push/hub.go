@@ -85,8 +85,9 @@ const (
 )
 
 // Hub holds the pending pushes. Its methods are safe for concurrent use.
-// A pending push costs one small entry and no goroutine; its waiter blocks
-// in Wait on a channel closed by whoever settles the push.
+// A pending push costs one small entry and no goroutine: its login either
+// blocks in Wait on a channel closed by whoever settles the push, or (Then)
+// leaves a callback that the settling starts on a goroutine of its own.
 type Hub struct {
 	o Options
 
@@ -107,6 +108,13 @@ type entry struct {
 	// verdict is written under the Hub's lock before done is closed; it is
 	// non-zero once the push is settled.
 	verdict Verdict
+	// then holds the callbacks of Then, each started on a goroutine of its
+	// own when the push is settled; timer (its expiry) and stops (the
+	// callers' contexts) settle it when no answer comes. All are cleared
+	// by settleLocked.
+	then  []func(Verdict)
+	stops []func() bool
+	timer *time.Timer
 }
 
 // NewHub returns an empty Hub.
@@ -258,6 +266,58 @@ func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
 	return TimedOut
 }
 
+// Then arranges for fn to be called once with the verdict of p, on a
+// goroutine of its own, when p is settled: by the app's answer, by its
+// expiry (TimedOut), by a withdrawal (Cancelled), or TimedOut when ctx is
+// done first, as Wait would return. It returns at once: a login waiting this
+// way costs its callback and a timer, not a blocked goroutine. p must be the
+// value Begin returned; a p that is not pending any more gets its verdict at
+// once (TimedOut when unknown: fail closed).
+func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
+	var e *entry
+	if p != nil {
+		e = p.entry
+	}
+	h.mu.Lock()
+	if e == nil && p != nil {
+		if found := h.byNonce[p.Nonce]; found != nil && found.p.User == p.User {
+			e = found
+		}
+	}
+	switch {
+	case e == nil:
+		h.mu.Unlock()
+		go fn(TimedOut)
+		return
+	case e.verdict != 0:
+		v := e.verdict
+		h.mu.Unlock()
+		go fn(v)
+		return
+	}
+	e.then = append(e.then, fn)
+	if e.timer == nil {
+		e.timer = time.AfterFunc(e.p.Expires.Sub(h.o.Now()), func() { h.giveUp(e) })
+	}
+	if ctx.Done() != nil {
+		e.stops = append(e.stops, context.AfterFunc(ctx, func() { h.giveUp(e) }))
+	}
+	h.mu.Unlock()
+}
+
+// giveUp settles e as unanswered unless it is settled already: its time is
+// up, or a caller of Then stopped waiting.
+func (h *Hub) giveUp(e *entry) {
+	h.mu.Lock()
+	if e.verdict != 0 {
+		h.mu.Unlock()
+		return
+	}
+	events := h.settleLocked(e, TimedOut, "")
+	h.mu.Unlock()
+	h.emit(events)
+}
+
 // Get returns the pending push of nonce if it is user's.
 func (h *Hub) Get(nonce, user string) (Pending, bool) {
 	h.mu.Lock()
@@ -321,6 +381,16 @@ func (h *Hub) settleLocked(e *entry, v Verdict, reason string) []Event {
 	u.remove(e)
 	e.verdict = v
 	close(e.done)
+	if e.timer != nil {
+		e.timer.Stop()
+	}
+	for _, stop := range e.stops {
+		stop()
+	}
+	for _, fn := range e.then {
+		go fn(v)
+	}
+	e.then, e.stops, e.timer = nil, nil, nil
 	ev := Event{User: e.p.User, DeviceID: e.p.DeviceID, Nonce: e.p.Nonce,
 		Verdict: v, Reason: reason, Context: e.p.Context}
 	if v == Cancelled {

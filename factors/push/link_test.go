@@ -354,10 +354,13 @@ func TestServiceNtfy(t *testing.T) {
 		"Deny and report": auth.PushReported, "": auth.PushTimedOut} {
 		svc, pub, en := ntfyServiceFixture(t, tap)
 		dev, _ := DeviceOf(en)
-		v, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice", Client: "vpn", NASIdentifier: "gw1",
+		w, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice", Client: "vpn", NASIdentifier: "gw1",
 			CallingStationID: "203.0.113.7", Time: t0})
-		if err != nil || v != want {
-			t.Errorf("tap %q: %v, %v; want %v", tap, v, err, want)
+		if err != nil {
+			t.Fatalf("tap %q: %v", tap, err)
+		}
+		if v := awaitVerdict(t, w); v != want {
+			t.Errorf("tap %q: %v; want %v", tap, v, want)
 		}
 		if len(pub.got) != 1 || pub.topic != dev.Topic {
 			t.Fatalf("published %+v to %q", pub.got, pub.topic)

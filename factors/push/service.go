@@ -71,13 +71,14 @@ type Payload struct {
 	Expires time.Time `json:"expires"`
 }
 
-// Push implements auth.Pusher: one push, waited for.
-func (s *Service) Push(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushVerdict, error) {
+// Push implements auth.Pusher: it begins and delivers one push and returns
+// at once; the login waits on the result.
+func (s *Service) Push(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushWait, error) {
 	w, _, err := s.begin(ctx, en, c, false)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return w.Wait(ctx), nil
+	return w, nil
 }
 
 // PushNumbered implements auth.NumberPusher: it sends a push whose app asks
@@ -95,7 +96,17 @@ type waiter struct {
 
 // Wait implements auth.PushWait.
 func (w waiter) Wait(ctx context.Context) auth.PushVerdict {
-	switch w.hub.Wait(ctx, w.p) {
+	return engineVerdict(w.hub.Wait(ctx, w.p))
+}
+
+// Then implements auth.PushWait.
+func (w waiter) Then(ctx context.Context, fn func(auth.PushVerdict)) {
+	w.hub.Then(ctx, w.p, func(v Verdict) { fn(engineVerdict(v)) })
+}
+
+// engineVerdict is the engine's name for a Hub's verdict.
+func engineVerdict(v Verdict) auth.PushVerdict {
+	switch v {
 	case Approved:
 		return auth.PushApproved
 	case Denied:

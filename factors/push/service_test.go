@@ -69,13 +69,28 @@ func serviceFixture(t *testing.T, verdict string) (*Service, *phone, func(string
 	}
 	push := func(client string) auth.PushVerdict {
 		t.Helper()
-		v, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice", Client: client, NASIdentifier: "gw1", Time: clk.Now()})
+		w, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice", Client: client, NASIdentifier: "gw1", Time: clk.Now()})
 		if err != nil {
 			t.Fatalf("Push: %v", err)
 		}
-		return v
+		return awaitVerdict(t, w)
 	}
 	return svc, ph, push
+}
+
+// awaitVerdict waits on w the way the RADIUS server does: Then, with no
+// goroutine blocked meanwhile.
+func awaitVerdict(t *testing.T, w auth.PushWait) auth.PushVerdict {
+	t.Helper()
+	got := make(chan auth.PushVerdict, 1)
+	w.Then(context.Background(), func(v auth.PushVerdict) { got <- v })
+	select {
+	case v := <-got:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("Then never called back")
+		return 0
+	}
 }
 
 func TestServiceVerdicts(t *testing.T) {
@@ -122,8 +137,12 @@ func TestServiceRateLimitIsUnavailable(t *testing.T) {
 	svc := NewService(hub, &phone{t: t, hub: hub, key: key, clock: clk, verdict: AnswerApprove},
 		ServiceOptions{Timeout: func(string) time.Duration { return time.Second }})
 	en, _ := NewEnrollment("alice", "Pixel", &key.PublicKey, testSubscription(t), clk.Now())
-	if v, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice"}); err != nil || v != auth.PushApproved {
-		t.Fatalf("first push: %v %v", v, err)
+	w, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice"})
+	if err != nil {
+		t.Fatalf("first push: %v", err)
+	}
+	if v := w.Wait(context.Background()); v != auth.PushApproved {
+		t.Fatalf("first push: %v", v)
 	}
 	if _, err := svc.Push(context.Background(), en, auth.PushContext{User: "alice"}); !errors.Is(err, auth.ErrPushUnavailable) {
 		t.Fatalf("second push in the window: %v", err)

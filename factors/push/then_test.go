@@ -1,0 +1,146 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// thenAsync registers a Then callback and returns where its verdicts
+// arrive (buffered for two, so a second call would show).
+func (r *rig) thenAsync(ctx context.Context, p *Pending) <-chan Verdict {
+	ch := make(chan Verdict, 2)
+	r.h.Then(ctx, p, func(v Verdict) { ch <- v })
+	return ch
+}
+
+func verdictWithin(t *testing.T, ch <-chan Verdict) Verdict {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("Then never called back")
+		return 0
+	}
+}
+
+// Then calls back once with the answer, the expiry, the caller giving up,
+// or a withdrawal, like Wait returns; a push settled before Then gets its
+// verdict at once.
+func TestThen(t *testing.T) {
+	t.Run("answer", func(t *testing.T) {
+		r := newRig(t, Options{})
+		p := r.begin("alice")
+		got := r.thenAsync(context.Background(), p)
+		if v, err := r.answer(p, AnswerDeny); v != Denied || err != nil {
+			t.Fatalf("Answer = %v, %v", v, err)
+		}
+		if v := verdictWithin(t, got); v != Denied {
+			t.Fatalf("Then got %v, want denied", v)
+		}
+	})
+	t.Run("expiry, with no other call into the Hub", func(t *testing.T) {
+		r := newRig(t, Options{Now: time.Now})
+		p, err := r.h.Begin("alice", "d1", &r.key.PublicKey, Context{}, 50*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := verdictWithin(t, r.thenAsync(context.Background(), p)); v != TimedOut {
+			t.Fatalf("Then got %v, want timed out", v)
+		}
+		if _, err := r.h.Answer(answer(t, r.key, *p, AnswerApprove, time.Now())); !errors.Is(err, ErrUnknown) {
+			t.Errorf("answer after the expiry: %v", err)
+		}
+		if ev := r.logged(); len(ev) != 1 || ev[0].Verdict != TimedOut {
+			t.Errorf("events %+v", ev)
+		}
+	})
+	t.Run("context done", func(t *testing.T) {
+		r := newRig(t, Options{Now: time.Now})
+		p, err := r.h.Begin("alice", "d1", &r.key.PublicKey, Context{}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		got := r.thenAsync(ctx, p)
+		cancel()
+		if v := verdictWithin(t, got); v != TimedOut {
+			t.Fatalf("Then got %v, want timed out", v)
+		}
+		if r.h.Len() != 0 {
+			t.Errorf("Len = %d after the caller gave up", r.h.Len())
+		}
+	})
+	t.Run("withdrawn", func(t *testing.T) {
+		r := newRig(t, Options{})
+		got := r.thenAsync(context.Background(), r.begin("alice"))
+		if n := r.h.Withdraw("alice"); n != 1 {
+			t.Fatalf("Withdraw = %d", n)
+		}
+		if v := verdictWithin(t, got); v != Cancelled {
+			t.Fatalf("Then got %v, want cancelled", v)
+		}
+	})
+	t.Run("settled before", func(t *testing.T) {
+		r := newRig(t, Options{})
+		p := r.begin("alice")
+		if _, err := r.answer(p, AnswerApprove); err != nil {
+			t.Fatal(err)
+		}
+		if v := verdictWithin(t, r.thenAsync(context.Background(), p)); v != Approved {
+			t.Fatalf("Then after the answer got %v", v)
+		}
+	})
+	t.Run("unknown push", func(t *testing.T) {
+		r := newRig(t, Options{})
+		if v := verdictWithin(t, r.thenAsync(context.Background(), &Pending{Nonce: "nope", User: "alice"})); v != TimedOut {
+			t.Fatalf("Then on a push never begun got %v, want timed out", v)
+		}
+	})
+	t.Run("once, with Wait beside it", func(t *testing.T) {
+		r := newRig(t, Options{})
+		p := r.begin("alice")
+		got := r.thenAsync(context.Background(), p)
+		waited := r.waitAsync(context.Background(), p)
+		if _, err := r.answer(p, AnswerApprove); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := verdictWithin(t, got), verdictWithin(t, waited); a != Approved || b != Approved {
+			t.Fatalf("Then %v, Wait %v", a, b)
+		}
+		select {
+		case v := <-got:
+			t.Fatalf("Then called back twice (%v)", v)
+		case <-time.After(50 * time.Millisecond):
+		}
+	})
+}
+
+// Logins waiting with Then cost no goroutine until they are settled.
+func TestThenHoldsNoGoroutine(t *testing.T) {
+	const n = 1000
+	r := newRig(t, Options{Now: time.Now, MaxPerUser: n, PerWindow: n})
+	before := runtime.NumGoroutine()
+	got := make(chan Verdict, n)
+	var ps []*Pending
+	for range n {
+		p, err := r.h.Begin("alice", "d1", &r.key.PublicKey, Context{}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+		r.h.Then(context.Background(), p, func(v Verdict) { got <- v })
+	}
+	if after := runtime.NumGoroutine(); after-before > 10 {
+		t.Fatalf("%d logins waiting with Then added %d goroutines", n, after-before)
+	}
+	r.h.Withdraw("alice")
+	for range n {
+		if v := verdictWithin(t, got); v != Cancelled {
+			t.Fatalf("verdict %v, want cancelled", v)
+		}
+	}
+}

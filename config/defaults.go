@@ -58,7 +58,7 @@ func Default() *Config {
 		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
 		Web:    WebConfig{Listen: "127.0.0.1:8443"},
 		Notify: NotifyConfig{Events: slices.Clone(notifyEvents), Email: NotifyEmailConfig{TLS: "starttls"}},
-		Ops:    OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300},
+		Ops:    OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300, GCHeapMiB: 128},
 	}
 }
 

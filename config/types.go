@@ -130,11 +130,18 @@ type OpsConfig struct {
 	Listen string `mapstructure:"listen"` // /healthz and /metrics; default 127.0.0.1:9812; "" disables
 	// Pprof also serves Go's profiler under /debug/pprof/ (default false).
 	Pprof bool `mapstructure:"pprof"`
-	// GCPercent is the Go garbage collector's target (GOGC) for serve:
-	// default 300, which lets the small heap grow to 4× its live size and
-	// saves about a tenth of the CPU of an LDAP login; 100 is Go's own
-	// default. The GOGC environment variable, when set, wins.
+	// GCPercent is the Go garbage collector's target (GOGC) for serve
+	// while the heap is small: default 300, which lets the heap grow to 4×
+	// its live size and saves about a tenth of the CPU of an LDAP login;
+	// 100 is Go's own default. The GOGC environment variable, when set,
+	// wins over this key and GCHeapMiB.
 	GCPercent int `mapstructure:"gc_percent"`
+	// GCHeapMiB is where the heap should stop growing (MiB): once the live
+	// heap × (1 + GCPercent/100) would pass it, the target is lowered after
+	// each collection to keep the heap near it, but never below 100, so a
+	// live heap above half of it grows as with Go's default. Default 128;
+	// 0 keeps GCPercent whatever the heap.
+	GCHeapMiB int `mapstructure:"gc_heap_mib"`
 }
 
 type AdminConfig struct {

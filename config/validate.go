@@ -70,6 +70,9 @@ func (c *Config) validateGeneral(p *problems) {
 	if c.Ops.GCPercent < 25 || c.Ops.GCPercent > 10000 {
 		p.addf("ops.gc_percent", "must be from 25 to 10000, got %d", c.Ops.GCPercent)
 	}
+	if h := c.Ops.GCHeapMiB; h != 0 && (h < 16 || h > 1<<20) {
+		p.addf("ops.gc_heap_mib", "must be 0 (off) or from 16 to 1048576 (MiB), got %d", h)
+	}
 	p.nonNegative("audit.max_records", c.Audit.MaxRecords)
 	if c.Audit.MaxAge < 0 {
 		p.addf("audit.max_age", "must not be negative, got %s", c.Audit.MaxAge)

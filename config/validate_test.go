@@ -25,6 +25,7 @@ func TestValidationErrors(t *testing.T) {
 		{"ops.listen", "", []string{"RADIUSMFA_OPS_LISTEN=9812"}, `ops.listen: "9812" is not host:port`},
 		{"audit.max_records", "", []string{"RADIUSMFA_AUDIT_MAX_RECORDS=-1"}, "audit.max_records: must not be negative"},
 		{"ops.gc_percent", "", []string{"RADIUSMFA_OPS_GC_PERCENT=10"}, "ops.gc_percent: must be from 25 to 10000, got 10"},
+		{"ops.gc_heap_mib", "", []string{"RADIUSMFA_OPS_GC_HEAP_MIB=8"}, "ops.gc_heap_mib: must be 0 (off) or from 16 to 1048576 (MiB), got 8"},
 		{"web.listen", "", []string{"RADIUSMFA_WEB_LISTEN=8443"}, `web.listen: "8443" is not host:port`},
 		{"web.listen clash", "", []string{"RADIUSMFA_WEB_LISTEN=127.0.0.1:9812"}, "web.listen: 127.0.0.1:9812 is also ops.listen"},
 		{"web.cert_file", "web: {cert_file: /x}", nil, "web.cert_file: cert_file and key_file go together"},

@@ -72,12 +72,12 @@ func (s *Server) serveAccess(r *request, pkt *radius.Packet) (held bool) {
 	}
 	ctx, cancel := context.WithTimeout(s.base, timeout)
 	d := s.decider.Decide(ctx, req)
+	cancel()
 	req.Password = ""
 	if d.Outcome == auth.Pending {
-		s.hold(r, pkt, req, d, ctx, cancel)
+		s.hold(r, pkt, req, d)
 		return true
 	}
-	cancel()
 	s.answer(&r.origin, &req, d, "", pkt.Attributes)
 	return false
 }
@@ -102,22 +102,24 @@ func (s *Server) answer(o *origin, req *auth.Request, d auth.Decision, invalid i
 // retransmission is dropped, never decided again.
 type heldRequest struct {
 	origin
-	req    auth.Request      // without the password
-	proxy  radius.Attributes // copies of the request's Proxy-State attributes
-	cancel context.CancelFunc
+	req   auth.Request      // without the password
+	proxy radius.Attributes // copies of the request's Proxy-State attributes
 }
 
 // hold keeps the request of the Pending decision d and returns; d's
 // final decision answers it later, from another goroutine. A held request
 // gives back its in-flight slot at once (waiting is no work, and the number
 // of pushes is bounded by the push Hub) but is waited for by Shutdown.
-func (s *Server) hold(r *request, pkt *radius.Packet, req auth.Request, d auth.Decision, ctx context.Context, cancel context.CancelFunc) {
+//
+// The request's own timeout no longer applies: the push's expiry (below the
+// client's timeout) ends the wait, and so does the end of the server (a
+// timeout).
+func (s *Server) hold(r *request, pkt *radius.Packet, req auth.Request, d auth.Decision) {
 	req.State = nil // the challenge answered, if any: not needed for the record
-	h := &heldRequest{origin: r.origin, req: req, proxy: proxyStates(pkt.Attributes), cancel: cancel}
+	h := &heldRequest{origin: r.origin, req: req, proxy: proxyStates(pkt.Attributes)}
 	s.held.Add(1)
 	s.inFlight.Add(-1)
-	d.Await(ctx, func(final auth.Decision) {
-		h.cancel()
+	d.Await(s.base, func(final auth.Decision) {
 		s.answer(&h.origin, &h.req, final, "", h.proxy)
 		s.held.Add(-1)
 		s.handlers.Done()

@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 	"radiusmfa/auth"
 	"radiusmfa/config"
 	"radiusmfa/enrollment"
+	"radiusmfa/internal/gctune"
 	"radiusmfa/ldapauth"
 	"radiusmfa/radiusd"
 	"radiusmfa/store"
@@ -54,7 +54,8 @@ func (c *cli) serve(args []string) error {
 func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string) error {
 	log := newLogger(cfg.Log, c.stderr)
 	if _, set := config.LookupEnv(c.env, "GOGC"); !set {
-		debug.SetGCPercent(cfg.Ops.GCPercent)
+		gc := gctune.Start(cfg.Ops.GCPercent, uint64(cfg.Ops.GCHeapMiB)<<20)
+		defer gc.Stop()
 	}
 	st, err := c.openStore(cfg, log)
 	if err != nil {

@@ -69,8 +69,8 @@ type Options struct {
 	Now       func() time.Time // nil: time.Now; must be safe for concurrent use
 	Rand      io.Reader        // nonces and number choices; nil: crypto/rand
 	// OnEvent, if set, is called once for each settled push, outside the
-	// Hub's lock, from the goroutine that settled it (Answer, Wait, Begin
-	// or Len). It should not block for long.
+	// Hub's lock, from the goroutine that settled it (Answer, Wait, Begin,
+	// Len or the Hub's expiry timer). It should not block for long.
 	OnEvent func(Event)
 }
 
@@ -88,6 +88,8 @@ const (
 // A pending push costs one small entry and no goroutine: its login either
 // blocks in Wait on a channel closed by whoever settles the push, or (Then)
 // leaves a callback that the settling starts on a goroutine of its own.
+// One timer, armed for the soonest expiry, settles the pushes whose time is
+// up, whether or not anyone waits for them.
 type Hub struct {
 	o Options
 
@@ -95,7 +97,9 @@ type Hub struct {
 	byNonce map[string]*entry
 	queue   expiryQueue // the pending entries, soonest expiry first
 	users   map[string]*userState
-	pruneAt time.Time // next sweep of idle users
+	pruneAt time.Time   // next sweep of idle users
+	timer   *time.Timer // fires at armedAt, the soonest expiry; nil before the first push
+	armedAt time.Time
 }
 
 // entry is one pending push. Its pub verifies the app's answers; a nil
@@ -109,12 +113,10 @@ type entry struct {
 	// non-zero once the push is settled.
 	verdict Verdict
 	// then holds the callbacks of Then, each started on a goroutine of its
-	// own when the push is settled; timer (its expiry) and stops (the
-	// callers' contexts) settle it when no answer comes. All are cleared
-	// by settleLocked.
+	// own when the push is settled; stops unregister the callers' contexts,
+	// which settle it when done first. Both are cleared by settleLocked.
 	then  []func(Verdict)
 	stops []func() bool
-	timer *time.Timer
 }
 
 // NewHub returns an empty Hub.
@@ -185,6 +187,7 @@ func (h *Hub) begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl 
 	now := h.o.Now()
 	events := h.expireLocked(now)
 	e, err := h.beginLocked(now, nonce, deviceID, pub, c, ttl)
+	h.armLocked(now)
 	h.mu.Unlock()
 	h.emit(events)
 	if err != nil {
@@ -270,7 +273,7 @@ func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
 // goroutine of its own, when p is settled: by the app's answer, by its
 // expiry (TimedOut), by a withdrawal (Cancelled), or TimedOut when ctx is
 // done first, as Wait would return. It returns at once: a login waiting this
-// way costs its callback and a timer, not a blocked goroutine. p must be the
+// way costs its callback, not a goroutine or a timer. p must be the
 // value Begin returned; a p that is not pending any more gets its verdict at
 // once (TimedOut when unknown: fail closed).
 func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
@@ -296,17 +299,14 @@ func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
 		return
 	}
 	e.then = append(e.then, fn)
-	if e.timer == nil {
-		e.timer = time.AfterFunc(e.p.Expires.Sub(h.o.Now()), func() { h.giveUp(e) })
-	}
 	if ctx.Done() != nil {
 		e.stops = append(e.stops, context.AfterFunc(ctx, func() { h.giveUp(e) }))
 	}
 	h.mu.Unlock()
 }
 
-// giveUp settles e as unanswered unless it is settled already: its time is
-// up, or a caller of Then stopped waiting.
+// giveUp settles e as unanswered unless it is settled already: a caller of
+// Then stopped waiting.
 func (h *Hub) giveUp(e *entry) {
 	h.mu.Lock()
 	if e.verdict != 0 {
@@ -368,6 +368,45 @@ func (h *Hub) expireLocked(now time.Time) []Event {
 	return events
 }
 
+// armLocked makes the Hub's timer fire by the soonest expiry. The timer is
+// not moved later when a push is settled early: it then fires for nothing
+// and is armed again for the next expiry.
+func (h *Hub) armLocked(now time.Time) {
+	if len(h.queue) == 0 {
+		return
+	}
+	at := h.queue[0].p.Expires
+	if !h.armedAt.IsZero() && !at.Before(h.armedAt) {
+		return
+	}
+	h.armedAt = at
+	if h.timer == nil {
+		h.timer = time.AfterFunc(at.Sub(now), h.expire)
+		return
+	}
+	h.timer.Reset(at.Sub(now))
+}
+
+// expire is the timer's: it settles the pushes whose time is up and arms
+// the timer for the next. The time it was armed for counts as reached even
+// if Options.Now lags behind (a test's clock).
+func (h *Hub) expire() {
+	h.mu.Lock()
+	now := h.o.Now()
+	events := h.expireLocked(later(now, h.armedAt))
+	h.armedAt = time.Time{} // the timer has fired: arm it again
+	h.armLocked(now)
+	h.mu.Unlock()
+	h.emit(events)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
 // Invariant: a push is settled exactly once; the first of the answer, the
 // expiry, the waiter giving up and a suspension wins, and every waiter sees
 // that verdict. (TestInvariantSettledOnce)
@@ -381,16 +420,13 @@ func (h *Hub) settleLocked(e *entry, v Verdict, reason string) []Event {
 	u.remove(e)
 	e.verdict = v
 	close(e.done)
-	if e.timer != nil {
-		e.timer.Stop()
-	}
 	for _, stop := range e.stops {
 		stop()
 	}
 	for _, fn := range e.then {
 		go fn(v)
 	}
-	e.then, e.stops, e.timer = nil, nil, nil
+	e.then, e.stops = nil, nil
 	ev := Event{User: e.p.User, DeviceID: e.p.DeviceID, Nonce: e.p.Nonce,
 		Verdict: v, Reason: reason, Context: e.p.Context}
 	if v == Cancelled {

@@ -119,6 +119,42 @@ func TestThen(t *testing.T) {
 	})
 }
 
+// The Hub's one timer settles every push whose time is up, including a
+// push nobody waits for, and is armed again for the next one when the push
+// it was armed for was settled early or a sooner one begins.
+func TestHubTimerExpiresAbandonedPushes(t *testing.T) {
+	r := newRig(t, Options{Now: time.Now, MaxPerUser: 5, PerWindow: 5})
+	begin := func(ttl time.Duration) *Pending {
+		t.Helper()
+		p, err := r.h.Begin("alice", "d1", &r.key.PublicKey, Context{}, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := begin(100 * time.Millisecond) // settled early: the timer then fires for nothing
+	late := begin(300 * time.Millisecond)
+	soon := begin(30 * time.Millisecond) // sooner than the armed expiry
+	if _, err := r.h.Answer(answer(t, r.key, *first, AnswerApprove, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.logged()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ev := r.logged()
+	if len(ev) != 3 || ev[0].Nonce != first.Nonce || ev[0].Verdict != Approved ||
+		ev[1].Nonce != soon.Nonce || ev[1].Verdict != TimedOut || ev[2].Nonce != late.Nonce || ev[2].Verdict != TimedOut {
+		t.Fatalf("events %+v", ev)
+	}
+	r.h.mu.Lock()
+	n := len(r.h.byNonce)
+	r.h.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d pushes left in the Hub", n)
+	}
+}
+
 // Logins waiting with Then cost no goroutine until they are settled.
 func TestThenHoldsNoGoroutine(t *testing.T) {
 	const n = 1000

@@ -161,13 +161,11 @@ func TestThenHoldsNoGoroutine(t *testing.T) {
 	r := newRig(t, Options{Now: time.Now, MaxPerUser: n, PerWindow: n})
 	before := runtime.NumGoroutine()
 	got := make(chan Verdict, n)
-	var ps []*Pending
 	for range n {
 		p, err := r.h.Begin("alice", "d1", &r.key.PublicKey, Context{}, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ps = append(ps, p)
 		r.h.Then(context.Background(), p, func(v Verdict) { got <- v })
 	}
 	if after := runtime.NumGoroutine(); after-before > 10 {

@@ -120,7 +120,11 @@ func (h *Hub) Answer(a Answer) (Verdict, error) {
 	if a.Number != 0 {
 		msg = NumberedMessage(a.Nonce, a.User, a.Verdict, a.Number, a.Time)
 	}
-	if !Verify(e.pub, msg, a.Signature) {
+	if !e.signed() {
+		return 0, ErrBadSignature // answered through links only
+	}
+	pub, err := e.key()
+	if err != nil || !Verify(pub, msg, a.Signature) {
 		return 0, ErrBadSignature
 	}
 	v, reason := verdictOf(a.Verdict, a.Number, e.p.Context)

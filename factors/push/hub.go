@@ -102,11 +102,13 @@ type Hub struct {
 	armedAt time.Time
 }
 
-// entry is one pending push. Its pub verifies the app's answers; a nil
-// pub (BeginLinked) is answered through approval links only.
+// entry is one pending push. Its pub, a P-256 key in uncompressed form
+// (kept as bytes: an entry holds few pointers for the collector to trace),
+// verifies the app's answers; an entry without it (BeginLinked, pub[0] 0)
+// is answered through approval links only.
 type entry struct {
 	p     Pending // entry field nil
-	pub   *ecdsa.PublicKey
+	pub   [p256KeySize]byte
 	index int           // in the expiry queue
 	done  chan struct{} // closed when settled
 	// verdict is written under the Hub's lock before done is closed; it is
@@ -222,8 +224,14 @@ func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, pub *ecdsa.Publ
 	}
 	e := &entry{
 		p:    Pending{Nonce: nonce, User: c.User, DeviceID: deviceID, Context: c, Expires: now.Add(ttl)},
-		pub:  pub,
 		done: make(chan struct{}),
+	}
+	if pub != nil {
+		b, err := pub.Bytes()
+		if err != nil || len(b) != p256KeySize {
+			return nil, fmt.Errorf("push: device key: %v", err)
+		}
+		copy(e.pub[:], b)
 	}
 	u.begun = append(u.begun, now)
 	u.pending = append(u.pending, e)
@@ -398,6 +406,18 @@ func (h *Hub) expire() {
 	h.armLocked(now)
 	h.mu.Unlock()
 	h.emit(events)
+}
+
+// p256KeySize is the length of an uncompressed P-256 public key.
+const p256KeySize = 65
+
+// signed reports whether e is answered by signed answers (it has a key),
+// not by approval links.
+func (e *entry) signed() bool { return e.pub[0] != 0 }
+
+// key is e's device key, parsed again for each answer.
+func (e *entry) key() (*ecdsa.PublicKey, error) {
+	return ecdsa.ParseUncompressedPublicKey(elliptic.P256(), e.pub[:])
 }
 
 func later(a, b time.Time) time.Time {

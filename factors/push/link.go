@@ -205,7 +205,7 @@ func (h *Hub) LinkPending(l Link) (Pending, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := h.byNonce[l.nonce]
-	if l.verdict == "" || e == nil || e.pub != nil || !h.o.Now().Before(e.p.Expires) {
+	if l.verdict == "" || e == nil || e.signed() || !h.o.Now().Before(e.p.Expires) {
 		return Pending{}, false
 	}
 	return e.p.clone(), true
@@ -223,7 +223,7 @@ func (h *Hub) AnswerLink(l Link) (Verdict, error) {
 	}
 	h.mu.Lock()
 	e := h.byNonce[l.nonce]
-	if e == nil || e.pub != nil {
+	if e == nil || e.signed() {
 		h.mu.Unlock()
 		return 0, ErrUnknown
 	}

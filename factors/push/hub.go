@@ -170,6 +170,17 @@ func (h *Hub) begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl 
 	if err := checkNumber(c.Number, c.Choices); err != nil {
 		return nil, err
 	}
+	var key [p256KeySize]byte // zero: answered through links
+	if pub != nil {
+		b, err := pub.Bytes()
+		if err != nil {
+			return nil, fmt.Errorf("push: device key: %w", err)
+		}
+		if len(b) != p256KeySize {
+			return nil, fmt.Errorf("push: device key: %d bytes, want %d", len(b), p256KeySize)
+		}
+		copy(key[:], b)
+	}
 	c.User = user
 	c.Choices = slices.Clone(c.Choices)
 	if c.Number != 0 && c.Choices == nil {
@@ -188,7 +199,7 @@ func (h *Hub) begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl 
 	h.mu.Lock()
 	now := h.o.Now()
 	events := h.expireLocked(now)
-	e, err := h.beginLocked(now, nonce, deviceID, pub, c, ttl)
+	e, err := h.beginLocked(now, nonce, deviceID, &key, c, ttl)
 	h.armLocked(now)
 	h.mu.Unlock()
 	h.emit(events)
@@ -200,7 +211,7 @@ func (h *Hub) begin(user, deviceID string, pub *ecdsa.PublicKey, c Context, ttl 
 	return &p, nil
 }
 
-func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, pub *ecdsa.PublicKey, c Context, ttl time.Duration) (*entry, error) {
+func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, key *[p256KeySize]byte, c Context, ttl time.Duration) (*entry, error) {
 	u := h.users[c.User]
 	switch {
 	case u != nil && u.suspended:
@@ -224,14 +235,8 @@ func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, pub *ecdsa.Publ
 	}
 	e := &entry{
 		p:    Pending{Nonce: nonce, User: c.User, DeviceID: deviceID, Context: c, Expires: now.Add(ttl)},
+		pub:  *key,
 		done: make(chan struct{}),
-	}
-	if pub != nil {
-		b, err := pub.Bytes()
-		if err != nil || len(b) != p256KeySize {
-			return nil, fmt.Errorf("push: device key: %v", err)
-		}
-		copy(e.pub[:], b)
 	}
 	u.begun = append(u.begun, now)
 	u.pending = append(u.pending, e)
@@ -388,21 +393,25 @@ func (h *Hub) armLocked(now time.Time) {
 		return
 	}
 	h.armedAt = at
-	if h.timer == nil {
-		h.timer = time.AfterFunc(at.Sub(now), h.expire)
-		return
+	if h.timer != nil {
+		h.timer.Stop()
 	}
-	h.timer.Reset(at.Sub(now))
+	h.timer = time.AfterFunc(at.Sub(now), func() { h.expire(at) })
 }
 
-// expire is the timer's: it settles the pushes whose time is up and arms
-// the timer for the next. The time it was armed for counts as reached even
-// if Options.Now lags behind (a test's clock).
-func (h *Hub) expire() {
+// expire is the timer armed for at: it settles the pushes whose time is up
+// and arms the timer for the next. When this firing is the one armed last,
+// at counts as reached even if Options.Now lags behind (a test's clock); a
+// firing superseded by a sooner push only settles what Now says is due.
+func (h *Hub) expire(at time.Time) {
 	h.mu.Lock()
 	now := h.o.Now()
-	events := h.expireLocked(later(now, h.armedAt))
-	h.armedAt = time.Time{} // the timer has fired: arm it again
+	cut := now
+	if at.Equal(h.armedAt) {
+		cut = later(now, at)
+		h.armedAt = time.Time{} // fired: arm again for the next
+	}
+	events := h.expireLocked(cut)
 	h.armLocked(now)
 	h.mu.Unlock()
 	h.emit(events)

@@ -84,7 +84,7 @@ func (s *Server) serveAccess(r *request, pkt *radius.Packet) (held bool) {
 
 // answer sends the reply of a decided Access-Request and records the
 // decision, also when the reply could not be encoded. A Drop decision sends
-// nothing and forgets the request, so its retransmission runs anew. req
+// nothing and forgets the request, so its retransmission runs anew. attrs
 // holds the request's Proxy-State attributes (and maybe others, ignored).
 func (s *Server) answer(o *origin, req *auth.Request, d auth.Decision, invalid invalidCause, attrs radius.Attributes) {
 	var replyErr error

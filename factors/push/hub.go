@@ -251,35 +251,35 @@ func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, key *[p256KeySi
 // Several goroutines may wait on one push (a retransmitted request); all
 // get the same verdict. The push is gone from the Hub when Wait returns.
 func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
-	if p == nil {
-		return TimedOut
-	}
-	e := p.entry
+	h.mu.Lock()
+	e := h.entryLocked(p)
+	h.mu.Unlock()
 	if e == nil {
-		h.mu.Lock()
-		e = h.byNonce[p.Nonce]
-		h.mu.Unlock()
-		if e == nil || e.p.User != p.User {
-			return TimedOut // not ours to wait on: fail closed
-		}
+		return TimedOut // not ours to wait on: fail closed
 	}
-	t := time.NewTimer(e.p.Expires.Sub(h.o.Now()))
-	defer t.Stop()
+	// The Hub's timer settles e at its expiry.
 	select {
 	case <-e.done:
-		return e.verdict
-	case <-t.C:
 	case <-ctx.Done():
+		h.giveUp(e)
+		<-e.done
 	}
-	h.mu.Lock()
-	if e.verdict != 0 { // settled while we woke
-		h.mu.Unlock()
-		return e.verdict
+	return e.verdict
+}
+
+// entryLocked is the entry of p, the value Begin returned, or the pending
+// push of p's nonce and user; nil when there is none.
+func (h *Hub) entryLocked(p *Pending) *entry {
+	switch {
+	case p == nil:
+		return nil
+	case p.entry != nil:
+		return p.entry
 	}
-	events := h.settleLocked(e, TimedOut, "")
-	h.mu.Unlock()
-	h.emit(events)
-	return TimedOut
+	if e := h.byNonce[p.Nonce]; e != nil && e.p.User == p.User {
+		return e
+	}
+	return nil
 }
 
 // Then arranges for fn to be called once with the verdict of p, on a
@@ -290,16 +290,8 @@ func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
 // value Begin returned; a p that is not pending any more gets its verdict at
 // once (TimedOut when unknown: fail closed).
 func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
-	var e *entry
-	if p != nil {
-		e = p.entry
-	}
 	h.mu.Lock()
-	if e == nil && p != nil {
-		if found := h.byNonce[p.Nonce]; found != nil && found.p.User == p.User {
-			e = found
-		}
-	}
+	e := h.entryLocked(p)
 	switch {
 	case e == nil:
 		h.mu.Unlock()
@@ -319,7 +311,7 @@ func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
 }
 
 // giveUp settles e as unanswered unless it is settled already: a caller of
-// Then stopped waiting.
+// Wait or Then stopped waiting.
 func (h *Hub) giveUp(e *entry) {
 	h.mu.Lock()
 	if e.verdict != 0 {

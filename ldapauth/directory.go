@@ -389,12 +389,12 @@ func (d *Directory) directBind(ctx context.Context, name, password string) (auth
 // svcBind binds a new service connection as the service account. A
 // refusal is a failure of that server (the next may hold the account), not
 // an answer about the user.
-func (d *Directory) svcBind(ctx context.Context, c *ldap.Conn) error {
+func (d *Directory) svcBind(ctx context.Context, c *conn) error {
 	t, ok := stepTimeout(ctx, d.cfg.Timeout)
 	if !ok {
 		return ctx.Err()
 	}
-	c.SetTimeout(t)
+	c.within(t)
 	if err := c.Bind(d.cfg.BindDN, d.cfg.BindPassword); err != nil {
 		return &netError{op: "service account bind", err: err}
 	}
@@ -403,7 +403,7 @@ func (d *Directory) svcBind(ctx context.Context, c *ldap.Conn) error {
 
 // conn takes a connection from p (reused) or opens (and, with setup,
 // prepares) a new one when none is idle.
-func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error) (c *ldap.Conn, reused bool, err error) {
+func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(context.Context, *conn) error) (c *conn, reused bool, err error) {
 	c, reused, err = p.get(ctx)
 	if err != nil || c != nil {
 		return c, reused, err
@@ -424,7 +424,7 @@ func (d *Directory) conn(ctx context.Context, s *server, p *pool, setup func(con
 // connections), and returns the connection to the pool or discards it.
 // It serves searches only, which may be repeated: a bind is never sent
 // twice (see bind).
-func (d *Directory) withConn(ctx context.Context, s *server, p *pool, setup func(context.Context, *ldap.Conn) error, fn func(*ldap.Conn) error) error {
+func (d *Directory) withConn(ctx context.Context, s *server, p *pool, setup func(context.Context, *conn) error, fn func(*conn) error) error {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := d.conn(ctx, s, p, setup)
 		if err != nil {
@@ -446,7 +446,7 @@ func (d *Directory) withConn(ctx context.Context, s *server, p *pool, setup func
 // connection. nil, nil: no entry.
 func (d *Directory) findUser(ctx context.Context, s *server, filter string) (*ldap.Entry, error) {
 	var entry *ldap.Entry
-	err := d.withConn(ctx, s, &s.svc, d.svcBind, func(c *ldap.Conn) error {
+	err := d.withConn(ctx, s, &s.svc, d.svcBind, func(c *conn) error {
 		var err error
 		entry, err = d.search(ctx, c, d.cfg.BaseDN, scopes[d.cfg.Scope], filter, d.attrs, 2)
 		return err
@@ -456,7 +456,7 @@ func (d *Directory) findUser(ctx context.Context, s *server, filter string) (*ld
 
 // search returns the single entry a search finds, nil when none, and
 // errAmbiguous when more than one (limit is the size limit asked for).
-func (d *Directory) search(ctx context.Context, c *ldap.Conn, base string, scope int, filter string, attrs []string, limit int) (*ldap.Entry, error) {
+func (d *Directory) search(ctx context.Context, c *conn, base string, scope int, filter string, attrs []string, limit int) (*ldap.Entry, error) {
 	res, err := d.searchAll(ctx, c, base, scope, filter, attrs, limit)
 	switch {
 	case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
@@ -473,12 +473,12 @@ func (d *Directory) search(ctx context.Context, c *ldap.Conn, base string, scope
 	return res[0], nil
 }
 
-func (d *Directory) searchAll(ctx context.Context, c *ldap.Conn, base string, scope int, filter string, attrs []string, limit int) ([]*ldap.Entry, error) {
+func (d *Directory) searchAll(ctx context.Context, c *conn, base string, scope int, filter string, attrs []string, limit int) ([]*ldap.Entry, error) {
 	t, ok := stepTimeout(ctx, d.cfg.Timeout)
 	if !ok {
 		return nil, &netError{op: "search", err: ctx.Err()}
 	}
-	c.SetTimeout(t)
+	c.within(t)
 	req := ldap.NewSearchRequest(base, scope, ldap.NeverDerefAliases, limit, int(t/time.Second)+1, false, filter, attrs, nil)
 	res, err := c.Search(req)
 	if err != nil {
@@ -516,12 +516,12 @@ func spent(err error) error {
 
 // bindOn sends one simple bind, asking OpenLDAP for its password policy
 // state (expired, must change, locked), and returns that state if any.
-func (d *Directory) bindOn(ctx context.Context, c *ldap.Conn, dn, password string) (*ldap.ControlBeheraPasswordPolicy, error) {
+func (d *Directory) bindOn(ctx context.Context, c *conn, dn, password string) (*ldap.ControlBeheraPasswordPolicy, error) {
 	t, ok := stepTimeout(ctx, d.cfg.Timeout)
 	if !ok {
 		return nil, &netError{op: "bind", err: ctx.Err()}
 	}
-	c.SetTimeout(t)
+	c.within(t)
 	var controls []ldap.Control
 	if d.cfg.Kind == KindOpenLDAP {
 		controls = []ldap.Control{ldap.NewControlBeheraPasswordPolicy()}
@@ -540,7 +540,7 @@ func (d *Directory) bindOn(ctx context.Context, c *ldap.Conn, dn, password strin
 // Identity (search-then-bind).
 func (d *Directory) identity(ctx context.Context, s *server, entry *ldap.Entry, name string) (auth.Identity, error) {
 	var id auth.Identity
-	err := d.withConn(ctx, s, &s.svc, d.svcBind, func(c *ldap.Conn) error {
+	err := d.withConn(ctx, s, &s.svc, d.svcBind, func(c *conn) error {
 		var err error
 		id, err = d.identityOn(ctx, c, entry, name)
 		return err
@@ -548,7 +548,7 @@ func (d *Directory) identity(ctx context.Context, s *server, entry *ldap.Entry, 
 	return id, err
 }
 
-func (d *Directory) identityOn(ctx context.Context, c *ldap.Conn, entry *ldap.Entry, name string) (auth.Identity, error) {
+func (d *Directory) identityOn(ctx context.Context, c *conn, entry *ldap.Entry, name string) (auth.Identity, error) {
 	id := auth.Identity{Name: name, DN: entry.DN, Profile: d.profile(entry)}
 	if v := entry.GetEqualFoldAttributeValue(d.cfg.UsernameAttribute); v != "" {
 		id.Name = v

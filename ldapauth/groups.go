@@ -21,7 +21,7 @@ type group struct{ name, dn string }
 // groups resolves the user's groups on c: the entry's group attribute, the
 // group filter, then (unless the filter already used IN_CHAIN) every group
 // containing one found, level by level, and on AD the primary group.
-func (d *Directory) groups(ctx context.Context, c *ldap.Conn, entry *ldap.Entry, username string) ([]group, error) {
+func (d *Directory) groups(ctx context.Context, c *conn, entry *ldap.Entry, username string) ([]group, error) {
 	var out []group
 	seen := map[string]bool{}
 	add := func(dn, name string) bool {

@@ -73,7 +73,7 @@ func (d *Directory) Search(ctx context.Context, query string, limit int) ([]Dire
 	filter, attrs := searchFilter(d.cfg, query), d.searchAttributes()
 	var entries []*ldap.Entry
 	err := d.each(ctx, func(s *server) error {
-		return d.withConn(ctx, s, &s.svc, d.svcBind, func(c *ldap.Conn) error {
+		return d.withConn(ctx, s, &s.svc, d.svcBind, func(c *conn) error {
 			es, err := d.searchAll(ctx, c, d.cfg.BaseDN, scopes[d.cfg.Scope], filter, attrs, limit)
 			if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 				err = nil // more matched than asked for: what came is the answer

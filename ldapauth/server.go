@@ -95,7 +95,7 @@ func stepTimeout(ctx context.Context, limit time.Duration) (time.Duration, bool)
 }
 
 // dial opens a connection, with TLS as configured, under ctx.
-func (s *server) dial(ctx context.Context) (*ldap.Conn, error) {
+func (s *server) dial(ctx context.Context) (*conn, error) {
 	d, ok := stepTimeout(ctx, s.timeout)
 	if !ok {
 		return nil, ctx.Err()
@@ -115,26 +115,44 @@ func (s *server) dial(ctx context.Context) (*ldap.Conn, error) {
 		}
 		raw = tc
 	}
-	conn := ldap.NewConn(raw, s.scheme == "ldaps")
-	conn.Start()
+	c := &conn{Conn: ldap.NewConn(raw, s.scheme == "ldaps"), raw: raw}
+	c.Start()
 	if s.startTLS {
 		d, ok := stepTimeout(ctx, s.timeout)
 		if !ok {
-			conn.Close()
+			c.Close()
 			return nil, ctx.Err()
 		}
-		conn.SetTimeout(d)
-		// go-ldap's StartTLS runs the TLS handshake without a deadline:
-		// the socket's own deadline bounds it, and is lifted after.
-		_ = raw.SetDeadline(time.Now().Add(d))
-		if err := conn.StartTLS(s.tls); err != nil {
-			conn.Close()
+		// The socket's deadline bounds the request and the TLS handshake
+		// (which go-ldap runs without one); it applies to the TLS
+		// connection's socket too, as raw stays under it.
+		c.within(d)
+		if err := c.StartTLS(s.tls); err != nil {
+			c.Close()
 			return nil, &netError{op: "StartTLS", err: err}
 		}
-		_ = raw.SetDeadline(time.Time{})
+		c.idle()
 	}
-	return conn, nil
+	return c, nil
 }
+
+// conn is a directory connection: go-ldap's client and the socket under
+// it. Each operation is bounded by the socket's deadline (within), not by
+// go-ldap's request timeout, which starts a goroutine, a timer and a
+// context for every request. When the deadline passes, the socket's read
+// fails, go-ldap closes the connection and the request fails with a
+// network error, so the connection is discarded rather than reused.
+type conn struct {
+	*ldap.Conn
+	raw net.Conn
+}
+
+// within bounds what is sent and read on c from now until d has passed.
+func (c *conn) within(d time.Duration) { _ = c.raw.SetDeadline(time.Now().Add(d)) }
+
+// idle lifts the deadline, so a connection waiting in a pool is not
+// closed by a deadline meant for the request it has finished.
+func (c *conn) idle() { _ = c.raw.SetDeadline(time.Time{}) }
 
 // netError is a failure of the server or the path to it (as opposed to an
 // LDAP answer such as invalid credentials): the server is skipped for a
@@ -153,11 +171,14 @@ func (e *netError) Unwrap() error { return e.err }
 // an LDAP "busy"/"unavailable" answer. Decisions of this package (no such
 // entry, no free connection, stop) are not failures of a server.
 func isNetError(err error) bool {
+	if err == nil {
+		return false // before the targets below, which escape: no allocation on success
+	}
 	var le *ldap.Error
 	var stop *stopError
 	var ne *netError
 	switch {
-	case err == nil, errors.Is(err, errNoEntry), errors.Is(err, errAmbiguous),
+	case errors.Is(err, errNoEntry), errors.Is(err, errAmbiguous),
 		errors.Is(err, errPoolWait), errors.As(err, &stop):
 		return false
 	case errors.As(err, &ne):
@@ -187,7 +208,7 @@ type pool struct {
 }
 
 type idleConn struct {
-	c     *ldap.Conn
+	c     *conn
 	since time.Time
 }
 
@@ -202,7 +223,7 @@ var errPoolWait = errors.New("ldap: no free connection before the deadline")
 
 // get returns an idle connection (reused=true) or a slot to open a new one
 // (conn=nil). The caller must call put or discard exactly once.
-func (p *pool) get(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
+func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 	for {
 		// An idle connection first; only when none is idle, wait for
 		// either one to come back or a slot to open a new one.
@@ -226,7 +247,8 @@ func (p *pool) get(ctx context.Context) (conn *ldap.Conn, reused bool, err error
 }
 
 // put returns a healthy connection for reuse.
-func (p *pool) put(c *ldap.Conn) {
+func (p *pool) put(c *conn) {
+	c.idle()
 	select {
 	case p.idle <- idleConn{c: c, since: time.Now()}:
 	default: // cannot happen: idle has room for every slot
@@ -237,7 +259,7 @@ func (p *pool) put(c *ldap.Conn) {
 
 // discard closes a connection that failed (or was never opened: c nil) and
 // frees its slot.
-func (p *pool) discard(c *ldap.Conn) {
+func (p *pool) discard(c *conn) {
 	if c != nil {
 		c.Close()
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -327,7 +326,7 @@ func TestPooledConnectionsKeepTheirIdentity(t *testing.T) {
 	if n := len(srv.svc.slots); n == 0 || n > 2 {
 		t.Fatalf("service pool holds %d connections, want 1..2 (reused, bounded)", n)
 	}
-	var idle []*ldap.Conn
+	var idle []*conn
 	for len(srv.svc.idle) > 0 {
 		idle = append(idle, (<-srv.svc.idle).c)
 	}
@@ -340,5 +339,39 @@ func TestPooledConnectionsKeepTheirIdentity(t *testing.T) {
 			t.Errorf("a pooled service connection is bound as %q, want %q", who.AuthzID, want)
 		}
 		srv.svc.put(conn)
+	}
+}
+
+// TestPooledConnectionsOutliveTheirDeadline: each operation is bounded by
+// the socket's deadline, which is lifted when the connection goes back to
+// its pool, so a connection idle for longer than the timeout is reused,
+// not found closed.
+func TestPooledConnectionsOutliveTheirDeadline(t *testing.T) {
+	s := ldaptest.StartSlapd(t, ldaptest.SlapdOptions{})
+	c := slapdConfig(s)
+	c.PoolSize = 1
+	c.Timeout = 300 * time.Millisecond
+	d := newDirectory(t, c, nil)
+	if _, ok := login(t, d, "alice", "alice-pass"); !ok {
+		t.Fatal("alice refused")
+	}
+	srv := d.servers[0]
+	held := func(p *pool) *conn {
+		ic := <-p.idle
+		p.idle <- ic
+		return ic.c
+	}
+	svc, user := held(&srv.svc), held(&srv.user)
+	time.Sleep(3 * c.Timeout)
+	for name, cn := range map[string]*conn{"service": svc, "user": user} {
+		if cn.IsClosing() {
+			t.Fatalf("the idle %s connection was closed by the last request's deadline", name)
+		}
+	}
+	if _, ok := login(t, d, "bob", "bob-pass"); !ok {
+		t.Fatal("bob refused")
+	}
+	if held(&srv.svc) != svc || held(&srv.user) != user {
+		t.Error("the second login opened new connections instead of reusing the idle ones")
 	}
 }

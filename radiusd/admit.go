@@ -63,7 +63,7 @@ func (s *Server) admit(l *listener, r *request) bool {
 	copy(r.hdr[:], b[:headerLen])
 	if typ != typeStatus {
 		// Status-Server is never cached: it asks whether we are alive now.
-		r.key = cacheKey{src: r.src, code: b[0], id: b[1], auth: [16]byte(b[4:headerLen])}
+		r.key = newCacheKey(r.src, b)
 		if !s.beginCached(r) {
 			return false
 		}

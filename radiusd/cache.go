@@ -1,6 +1,7 @@
 package radiusd
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"sync"
@@ -9,20 +10,32 @@ import (
 
 // cacheKey identifies a request (RFC 5080 §2.2.2): its source, Identifier
 // and Request Authenticator. The code keeps authentication and accounting
-// requests apart.
+// requests apart. It holds no pointer (the address as 16 bytes, not a
+// netip.Addr), so the cache's maps are never scanned by the collector. An
+// IPv6 zone is left out: two link-local sources differing only in zone
+// would also need the same port, Identifier and random authenticator to
+// meet.
 type cacheKey struct {
-	src  netip.AddrPort
+	addr [16]byte
+	port uint16
 	code byte
 	id   byte
 	auth [16]byte
 }
 
-// cacheEntry is a pending request (reply == nil) or a finished one whose
-// reply bytes are resent unchanged until expires. An empty, non-nil reply
-// (unanswered) marks a finished request that got no reply.
+// newCacheKey is the key of the request from src whose header is hdr.
+func newCacheKey(src netip.AddrPort, hdr []byte) cacheKey {
+	return cacheKey{addr: src.Addr().As16(), port: src.Port(), code: hdr[0], id: hdr[1], auth: [16]byte(hdr[4:headerLen])}
+}
+
+// cacheEntry is a pending request (!done) or a finished one whose reply,
+// with its expiry, is the record at chunk and off of its shard's log (8
+// bytes: the map of a busy cache is large). A finished request whose reply
+// is empty got no reply (unanswered).
 type cacheEntry struct {
-	reply   []byte
-	expires int64 // monotonic nanoseconds, see Server.mono
+	chunk uint32
+	off   uint16
+	done  bool
 }
 
 // cacheStatus is what begin found.
@@ -43,13 +56,20 @@ const (
 type cacheShard struct {
 	mu    sync.Mutex
 	m     map[cacheKey]cacheEntry
+	log   replyLog
 	swept int64    // last lazy sweep
-	_     [40]byte // one shard per cache line: no false sharing between locks
+	_     [16]byte // one shard per cache line: no false sharing between locks
 }
 
 // replyCache is the RFC 5080 duplicate-detection cache. It is sharded so
 // that concurrent requests rarely contend, and bounded: an entry lives while
 // its request is pending and for ttl after the reply.
+//
+// Under load it holds a few hundred thousand replies (ttl × requests per
+// second), which the collector must not trace one by one: each shard
+// keeps its replies in the order they were stored, packed into byte chunks
+// (replyLog), and its map holds only numbers. A sweep reads the log from
+// its oldest record, so it touches expired replies only.
 type replyCache struct {
 	shards   [cacheShards]cacheShard
 	ttl      int64
@@ -73,23 +93,24 @@ func (c *replyCache) shard(k *cacheKey) *cacheShard {
 	a := k.auth[:]
 	h := binary.LittleEndian.Uint32(a[0:4]) ^ binary.LittleEndian.Uint32(a[4:8]) ^
 		binary.LittleEndian.Uint32(a[8:12]) ^ binary.LittleEndian.Uint32(a[12:16]) ^
-		uint32(k.src.Port())<<8 ^ uint32(k.id)
+		uint32(k.port)<<8 ^ uint32(k.id)
 	h *= 0x9e3779b1 // Fibonacci hashing: the top bits depend on every input bit
 	return &c.shards[h>>(32-cacheShardBits)]
 }
 
 // begin looks k up at time now. On cacheNew the caller must later call
-// complete or forget; on cacheDone reply holds the bytes to resend.
+// complete or forget; on cacheDone reply holds a copy of the bytes to
+// resend (empty: the request got no reply).
 func (c *replyCache) begin(k cacheKey, now int64) (st cacheStatus, reply []byte) {
 	s := c.shard(&k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.m[k]; ok {
-		if e.reply == nil {
+		if !e.done {
 			return cachePending, nil
 		}
-		if now < e.expires {
-			return cacheDone, e.reply
+		if expires, reply := s.log.record(e.chunk, e.off); now < expires {
+			return cacheDone, bytes.Clone(reply)
 		}
 		s.m[k] = cacheEntry{} // expired: a new request with the same key
 		return cacheNew, nil
@@ -109,15 +130,17 @@ func (c *replyCache) begin(k cacheKey, now int64) (st cacheStatus, reply []byte)
 	return cacheNew, nil
 }
 
-// complete stores the reply of the pending request k (unanswered when
-// nothing could be sent).
+// complete stores a copy of the reply of the pending request k (empty:
+// unanswered, nothing could be sent).
 func (c *replyCache) complete(k cacheKey, reply []byte, now int64) {
 	s := c.shard(&k)
+	expires := now + c.ttl
 	s.mu.Lock()
 	if _, ok := s.m[k]; !ok {
 		c.n.Add(1)
 	}
-	s.m[k] = cacheEntry{reply: reply, expires: now + c.ttl}
+	chunk, off := s.log.add(&k, expires, reply)
+	s.m[k] = cacheEntry{chunk: chunk, off: off, done: true}
 	s.mu.Unlock()
 }
 
@@ -142,16 +165,19 @@ func (c *replyCache) sweep(now int64) {
 	}
 }
 
-// sweepShard removes expired replies from s, which the caller has locked.
-// Pending entries stay: their requests are still running.
+// sweepShard removes expired replies from s, which the caller has locked:
+// the log's records from the oldest while they have expired, each with its
+// map entry if that entry is still the record's (not since forgotten, or
+// begun again after expiring). Pending entries have no record: their
+// requests are still running.
 func (c *replyCache) sweepShard(s *cacheShard, now int64) {
 	removed := 0
-	for k, e := range s.m {
-		if e.reply != nil && now >= e.expires {
-			delete(s.m, k)
+	s.log.expire(now, func(k *cacheKey, chunk uint32, off uint16) {
+		if e, ok := s.m[*k]; ok && e.done && e.chunk == chunk && e.off == off {
+			delete(s.m, *k)
 			removed++
 		}
-	}
+	})
 	c.n.Add(int64(-removed))
 }
 

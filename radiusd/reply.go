@@ -72,7 +72,7 @@ func (s *Server) reply(r *origin, code radius.Code, msg string, state []byte, at
 }
 
 // encodeReply builds the signed reply to the request whose header is reqHdr,
-// in one allocation (the slice the reply cache keeps): Message-Authenticator
+// in one allocation (the reply cache keeps a copy): Message-Authenticator
 // first, then Reply-Message (cut to maxReplyMessage octets, split into
 // 253-octet attributes), State, on an Access-Accept the granted attributes
 // attrs in order, and the request's Proxy-State attributes in order

@@ -258,15 +258,7 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes, push: pushN}
 		d = e.secondFactor(ctx, d, code, st, mode, enf, ch)
 	}
-	granted := func(d Decision) Decision {
-		if d.Outcome == Accept {
-			d.Attributes = res.Attributes
-			if d.Err == nil && profileErr != nil {
-				d.Err = profileErr
-			}
-		}
-		return d
-	}
+	attrs := res.Attributes
 	if d.Outcome == Pending {
 		// The password is right and the push is on its way: a stored hash
 		// is upgraded now, so the password is not kept while the user
@@ -275,12 +267,24 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		e.upgradePassword(ctx, st.User, password)
 		return d.then(func(d Decision) Decision {
 			e.active.end(activeName)
-			return granted(d)
+			return granted(d, attrs, profileErr)
 		})
 	}
-	d = granted(d)
+	d = granted(d, attrs, profileErr)
 	if d.Outcome == Accept {
 		e.upgradePassword(ctx, st.User, password)
+	}
+	return d
+}
+
+// granted gives an accepted decision the group policy's attributes and
+// reports a failure to store the directory's profile (never a reject).
+func granted(d Decision, attrs []Attribute, profileErr error) Decision {
+	if d.Outcome == Accept {
+		d.Attributes = attrs
+		if d.Err == nil && profileErr != nil {
+			d.Err = profileErr
+		}
 	}
 	return d
 }

@@ -3,10 +3,21 @@ package auth
 import "context"
 
 // later is what a Pending decision waits on: a delivered push, and how its
-// verdict becomes the final decision.
+// verdict becomes the final decision (finish, then after when set). A held
+// login keeps it until the user answers, so it is one object.
 type later struct {
 	wait   PushWait
 	finish func(ctx context.Context, v PushVerdict) Decision
+	after  func(Decision) Decision
+}
+
+// decide is the final decision on the verdict v.
+func (l *later) decide(ctx context.Context, v PushVerdict) Decision {
+	d := l.finish(ctx, v)
+	if l.after != nil {
+		d = l.after(d)
+	}
+	return d
 }
 
 // Awaiting returns d as a Pending decision that waits on w and is decided
@@ -20,15 +31,17 @@ func Awaiting(d Decision, w PushWait, finish func(ctx context.Context, v PushVer
 
 // then makes a Pending decision pass its final decision through fn before
 // anyone sees it (the attempt's bookkeeping). A decision that is not
-// Pending is returned as it is.
+// Pending is returned as it is. The Pending decision is changed in place:
+// it was made by Awaiting for this decision only and not yet handed on.
 func (d Decision) then(fn func(Decision) Decision) Decision {
 	if d.later == nil {
 		return d
 	}
-	l := *d.later
-	d.later = &later{wait: l.wait, finish: func(ctx context.Context, v PushVerdict) Decision {
-		return fn(l.finish(ctx, v))
-	}}
+	if prev := d.later.after; prev != nil {
+		d.later.after = func(d Decision) Decision { return fn(prev(d)) }
+	} else {
+		d.later.after = fn
+	}
 	return d
 }
 
@@ -47,7 +60,7 @@ func (d Decision) Await(ctx context.Context, fn func(Decision)) {
 		return
 	}
 	l := d.later
-	l.wait.Then(ctx, func(v PushVerdict) { fn(l.finish(ctx, v)) })
+	l.wait.Then(ctx, func(v PushVerdict) { fn(l.decide(ctx, v)) })
 }
 
 // Wait blocks until a Pending decision is final and returns the final
@@ -56,5 +69,5 @@ func (d Decision) Wait(ctx context.Context) Decision {
 	if d.later == nil {
 		return d
 	}
-	return d.later.finish(ctx, d.later.wait.Wait(ctx))
+	return d.later.decide(ctx, d.later.wait.Wait(ctx))
 }

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"radiusmfa/auth"
 )
 
 // Refusals of Begin.
@@ -89,7 +91,8 @@ const (
 // blocks in Wait on a channel closed by whoever settles the push, or (Then)
 // leaves a callback that the settling starts on a goroutine of its own.
 // One timer, armed for the soonest expiry, settles the pushes whose time is
-// up, whether or not anyone waits for them.
+// up, whether or not anyone waits for them, and one registration per
+// context (a watch) settles those whose callers' context is done.
 type Hub struct {
 	o Options
 
@@ -100,25 +103,61 @@ type Hub struct {
 	pruneAt time.Time   // next sweep of idle users
 	timer   *time.Timer // fires at armedAt, the soonest expiry; nil before the first push
 	armedAt time.Time
+	watches map[<-chan struct{}]*watch // by the Done channel of the contexts of Then
+}
+
+// watch is the Hub's one registration with a context that callers of Then
+// passed (keyed by its Done channel: contexts that share it end together).
+// When the context is done, the pushes it holds are settled as unanswered.
+// A server holds all its logins under one context, so a held login costs a
+// map slot here, not a registration (three allocations) of its own.
+type watch struct {
+	done    <-chan struct{}
+	stop    func() bool // ends the registration
+	entries map[*entry]struct{}
 }
 
 // entry is one pending push. Its pub, a P-256 key in uncompressed form
 // (kept as bytes: an entry holds few pointers for the collector to trace),
 // verifies the app's answers; an entry without it (BeginLinked, pub[0] 0)
-// is answered through approval links only.
+// is answered through approval links only. A login waits on its entry
+// itself (as an auth.PushWait: see service.go), so a held login costs the
+// entry and its callback and little else.
 type entry struct {
+	hub   *Hub
 	p     Pending // entry field nil
 	pub   [p256KeySize]byte
 	index int           // in the expiry queue
-	done  chan struct{} // closed when settled
+	done  chan struct{} // made by the first Wait; closed when settled
 	// verdict is written under the Hub's lock before done is closed; it is
 	// non-zero once the push is settled.
 	verdict Verdict
-	// then holds the callbacks of Then, each started on a goroutine of its
-	// own when the push is settled; stops unregister the callers' contexts,
-	// which settle it when done first. Both are cleared by settleLocked.
-	then  []func(Verdict)
-	stops []func() bool
+	// then1 and then hold the callbacks of Then, each started on a
+	// goroutine of its own when the push is settled; w1 and ws are the
+	// watches of the callers' contexts, which settle it when done first.
+	// The first of each is kept inline (one login, one context). All are
+	// cleared by settleLocked.
+	then1 callback
+	then  []callback
+	w1    *watch
+	ws    []*watch
+}
+
+// callback is a function to call with a push's verdict: a Hub's caller's
+// (hub) or the engine's (eng), never both.
+type callback struct {
+	hub func(Verdict)
+	eng func(auth.PushVerdict)
+}
+
+func (c callback) set() bool { return c.hub != nil || c.eng != nil }
+
+func (c callback) call(v Verdict) {
+	if c.hub != nil {
+		c.hub(v)
+		return
+	}
+	c.eng(engineVerdict(v))
 }
 
 // NewHub returns an empty Hub.
@@ -144,7 +183,8 @@ func NewHub(o Options) *Hub {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
-	return &Hub{o: o, byNonce: map[string]*entry{}, users: map[string]*userState{}}
+	return &Hub{o: o, byNonce: map[string]*entry{}, users: map[string]*userState{},
+		watches: map[<-chan struct{}]*watch{}}
 }
 
 // Begin registers a push to deviceID, whose answers pub verifies, for a
@@ -234,9 +274,9 @@ func (h *Hub) beginLocked(now time.Time, nonce, deviceID string, key *[p256KeySi
 		h.users[c.User] = u
 	}
 	e := &entry{
-		p:    Pending{Nonce: nonce, User: c.User, DeviceID: deviceID, Context: c, Expires: now.Add(ttl)},
-		pub:  *key,
-		done: make(chan struct{}),
+		hub: h,
+		p:   Pending{Nonce: nonce, User: c.User, DeviceID: deviceID, Context: c, Expires: now.Add(ttl)},
+		pub: *key,
 	}
 	u.begun = append(u.begun, now)
 	u.pending = append(u.pending, e)
@@ -257,12 +297,28 @@ func (h *Hub) Wait(ctx context.Context, p *Pending) Verdict {
 	if e == nil {
 		return TimedOut // not ours to wait on: fail closed
 	}
+	return h.wait(ctx, e)
+}
+
+// wait is Wait on e.
+func (h *Hub) wait(ctx context.Context, e *entry) Verdict {
+	h.mu.Lock()
+	if e.verdict != 0 {
+		v := e.verdict
+		h.mu.Unlock()
+		return v
+	}
+	if e.done == nil {
+		e.done = make(chan struct{})
+	}
+	done := e.done
+	h.mu.Unlock()
 	// The Hub's timer settles e at its expiry.
 	select {
-	case <-e.done:
+	case <-done:
 	case <-ctx.Done():
 		h.giveUp(e)
-		<-e.done
+		<-done
 	}
 	return e.verdict
 }
@@ -292,22 +348,88 @@ func (h *Hub) entryLocked(p *Pending) *entry {
 func (h *Hub) Then(ctx context.Context, p *Pending, fn func(Verdict)) {
 	h.mu.Lock()
 	e := h.entryLocked(p)
-	switch {
-	case e == nil:
+	if e == nil {
 		h.mu.Unlock()
 		go fn(TimedOut)
 		return
-	case e.verdict != 0:
-		v := e.verdict
+	}
+	h.thenLocked(ctx, e, callback{hub: fn})
+}
+
+// thenLocked is Then on e, with the Hub's lock held; it unlocks it.
+func (h *Hub) thenLocked(ctx context.Context, e *entry, cb callback) {
+	if v := e.verdict; v != 0 {
 		h.mu.Unlock()
-		go fn(v)
+		go cb.call(v)
 		return
 	}
-	e.then = append(e.then, fn)
-	if ctx.Done() != nil {
-		e.stops = append(e.stops, context.AfterFunc(ctx, func() { h.giveUp(e) }))
+	if !e.then1.set() {
+		e.then1 = cb
+	} else {
+		e.then = append(e.then, cb)
+	}
+	if done := ctx.Done(); done != nil {
+		h.watchLocked(ctx, done, e)
 	}
 	h.mu.Unlock()
+}
+
+// watchLocked has e settled as unanswered when ctx, whose Done channel is
+// done, is done first.
+func (h *Hub) watchLocked(ctx context.Context, done <-chan struct{}, e *entry) {
+	w := h.watches[done]
+	if w == nil {
+		w = &watch{done: done, entries: map[*entry]struct{}{}}
+		h.watches[done] = w
+		// Runs at once, on its own goroutine, if ctx is done already; it
+		// takes the lock, so after this registration is complete.
+		w.stop = context.AfterFunc(ctx, func() { h.watchDone(w) })
+	}
+	if _, ok := w.entries[e]; ok {
+		return
+	}
+	w.entries[e] = struct{}{}
+	if e.w1 == nil {
+		e.w1 = w
+	} else {
+		e.ws = append(e.ws, w)
+	}
+}
+
+// watchDone settles the pushes still waited for under w's context, which
+// is done.
+func (h *Hub) watchDone(w *watch) {
+	h.mu.Lock()
+	if h.watches[w.done] == w {
+		delete(h.watches, w.done)
+	}
+	var events []Event
+	for e := range w.entries { // settling removes e (and maybe others) from w
+		if e.verdict == 0 {
+			events = append(events, h.settleLocked(e, TimedOut, "")...)
+		}
+	}
+	h.mu.Unlock()
+	h.emit(events)
+}
+
+// unwatchLocked takes e out of its watches, ending a watch that holds no
+// other push.
+func (h *Hub) unwatchLocked(e *entry) {
+	drop := func(w *watch) {
+		delete(w.entries, e)
+		if len(w.entries) == 0 && h.watches[w.done] == w {
+			delete(h.watches, w.done)
+			w.stop()
+		}
+	}
+	if e.w1 != nil {
+		drop(e.w1)
+	}
+	for _, w := range e.ws {
+		drop(w)
+	}
+	e.w1, e.ws = nil, nil
 }
 
 // giveUp settles e as unanswered unless it is settled already: a caller of
@@ -440,14 +562,17 @@ func (h *Hub) settleLocked(e *entry, v Verdict, reason string) []Event {
 	h.queue.remove(e)
 	u.remove(e)
 	e.verdict = v
-	close(e.done)
-	for _, stop := range e.stops {
-		stop()
+	if e.done != nil {
+		close(e.done)
 	}
-	for _, fn := range e.then {
-		go fn(v)
+	h.unwatchLocked(e)
+	if e.then1.set() {
+		go e.then1.call(v)
 	}
-	e.then, e.stops = nil, nil
+	for _, cb := range e.then {
+		go cb.call(v)
+	}
+	e.then1, e.then = callback{}, nil
 	ev := Event{User: e.p.User, DeviceID: e.p.DeviceID, Nonce: e.p.Nonce,
 		Verdict: v, Reason: reason, Context: e.p.Context}
 	if v == Cancelled {

@@ -85,23 +85,25 @@ func (s *Service) Push(ctx context.Context, en store.Enrollment, c auth.PushCont
 // the user to pick the returned number among three, and returns at once;
 // the login shows the number and waits on the result.
 func (s *Service) PushNumbered(ctx context.Context, en store.Enrollment, c auth.PushContext) (auth.PushWait, int, error) {
-	return s.begin(ctx, en, c, true)
+	w, n, err := s.begin(ctx, en, c, true)
+	if err != nil {
+		return nil, 0, err // not a nil *entry in a non-nil interface
+	}
+	return w, n, nil
 }
 
-// waiter is one delivered push, waited for by the login.
-type waiter struct {
-	hub *Hub
-	p   *Pending
-}
+// A login waits on its push's Hub entry, an auth.PushWait itself: no
+// object of its own per held login.
 
 // Wait implements auth.PushWait.
-func (w waiter) Wait(ctx context.Context) auth.PushVerdict {
-	return engineVerdict(w.hub.Wait(ctx, w.p))
+func (e *entry) Wait(ctx context.Context) auth.PushVerdict {
+	return engineVerdict(e.hub.wait(ctx, e))
 }
 
 // Then implements auth.PushWait.
-func (w waiter) Then(ctx context.Context, fn func(auth.PushVerdict)) {
-	w.hub.Then(ctx, w.p, func(v Verdict) { fn(engineVerdict(v)) })
+func (e *entry) Then(ctx context.Context, fn func(auth.PushVerdict)) {
+	e.hub.mu.Lock()
+	e.hub.thenLocked(ctx, e, callback{eng: fn})
 }
 
 // engineVerdict is the engine's name for a Hub's verdict.
@@ -121,10 +123,10 @@ func engineVerdict(v Verdict) auth.PushVerdict {
 
 // begin starts and delivers one push; with numbered, its context carries a
 // number to match.
-func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushContext, numbered bool) (waiter, int, error) {
+func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushContext, numbered bool) (*entry, int, error) {
 	dev, err := DeviceOf(en)
 	if err != nil {
-		return waiter{}, 0, fmt.Errorf("push: device %s of %s: %w", en.ID, en.User, err)
+		return nil, 0, fmt.Errorf("push: device %s of %s: %w", en.ID, en.User, err)
 	}
 	ttl := s.o.Timeout(c.Client)
 	if dl, ok := ctx.Deadline(); ok && !numbered {
@@ -139,24 +141,24 @@ func (s *Service) begin(ctx context.Context, en store.Enrollment, c auth.PushCon
 	}
 	if numbered {
 		if pc.Number, err = PickNumber(rand.Reader); err != nil {
-			return waiter{}, 0, err
+			return nil, 0, err
 		}
 	}
 	p, err := s.beginOn(en, dev, pc, ttl)
 	switch {
 	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrSuspended), errors.Is(err, ErrTooMany):
-		return waiter{}, 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
+		return nil, 0, fmt.Errorf("%w: %w", auth.ErrPushUnavailable, err)
 	case err != nil:
-		return waiter{}, 0, err
+		return nil, 0, err
 	}
 	if err := s.deliver(ctx, dev, p); err != nil {
 		s.hub.Cancel(p)
 		if errors.Is(err, ErrGone) && s.o.Gone != nil {
 			s.o.Gone(en.User, en.ID)
 		}
-		return waiter{}, 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
+		return nil, 0, fmt.Errorf("%w: delivery failed: %w", auth.ErrPushUnavailable, err)
 	}
-	return waiter{hub: s.hub, p: p}, pc.Number, nil
+	return p.entry, pc.Number, nil
 }
 
 // maxDisplayText bounds a NAS-supplied string shown on the phone, in bytes.

@@ -178,3 +178,80 @@ func TestThenHoldsNoGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// TestThenOneWatchPerContext: the pushes waited on under one context share
+// one registration with it, which ends when the last of them is settled;
+// when the context is done, exactly the pushes waited on under it are
+// settled as unanswered; a push waited on under two contexts leaves both
+// watches when it is settled; a context done already settles at once.
+func TestThenOneWatchPerContext(t *testing.T) {
+	r := newRig(t, Options{Now: time.Now, MaxPerUser: 3, PerWindow: 10})
+	watches := func() (n, entries int) {
+		r.h.mu.Lock()
+		defer r.h.mu.Unlock()
+		for _, w := range r.h.watches {
+			entries += len(w.entries)
+		}
+		return len(r.h.watches), entries
+	}
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	other, cancelOther := context.WithCancel(context.Background())
+	defer cancelOther()
+	users := []string{"u1", "u2", "u3", "u4", "u5", "u6"}
+	ps := map[string]*Pending{}
+	got := map[string]<-chan Verdict{}
+	for _, u := range users {
+		ps[u] = r.begin(u)
+		got[u] = r.thenAsync(base, ps[u])
+	}
+	// A second context's registration, and a push under both.
+	got["u6-other"] = r.thenAsync(other, ps["u6"])
+	outside := r.begin("outside")
+	gotOutside := r.thenAsync(other, outside)
+	if n, e := watches(); n != 2 || e != 6+2 {
+		t.Fatalf("%d watches holding %d pushes, want 2 holding 8 (one per context)", n, e)
+	}
+	if v, err := r.h.Answer(answer(t, r.key, *ps["u1"], AnswerApprove, time.Now())); v != Approved || err != nil {
+		t.Fatalf("answer u1: %v %v", v, err)
+	}
+	if v := verdictWithin(t, got["u1"]); v != Approved {
+		t.Fatalf("u1 got %v", v)
+	}
+	if n, e := watches(); n != 2 || e != 7 {
+		t.Fatalf("after one answer: %d watches holding %d pushes, want 2 holding 7", n, e)
+	}
+	cancelBase()
+	for _, u := range users[1:] {
+		if v := verdictWithin(t, got[u]); v != TimedOut {
+			t.Errorf("%s under the done context got %v, want timed out", u, v)
+		}
+	}
+	if v := verdictWithin(t, got["u6-other"]); v != TimedOut {
+		t.Errorf("u6's second waiter got %v, want timed out (one verdict for all)", v)
+	}
+	if _, ok := r.h.Get(outside.Nonce, "outside"); !ok {
+		t.Fatal("a push waited on under another context was settled")
+	}
+	if n, e := watches(); n != 1 || e != 1 {
+		t.Fatalf("after the context ended: %d watches holding %d pushes, want the other context's, holding 1", n, e)
+	}
+	if v, err := r.h.Answer(answer(t, r.key, *outside, AnswerDeny, time.Now())); v != Denied || err != nil {
+		t.Fatalf("answer outside: %v %v", v, err)
+	}
+	if v := verdictWithin(t, gotOutside); v != Denied {
+		t.Errorf("outside got %v", v)
+	}
+	if n, _ := watches(); n != 0 {
+		t.Errorf("%d watches left with nothing pending", n)
+	}
+
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if v := verdictWithin(t, r.thenAsync(done, r.begin("late"))); v != TimedOut {
+		t.Errorf("Then under a context done already: %v, want timed out", v)
+	}
+	if n, _ := watches(); n != 0 {
+		t.Errorf("%d watches left after a done context", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
+	"github.com/go-ldap/ldap/v3"
 
 	"radiusmfa/auth"
 )
@@ -138,5 +139,28 @@ func TestLostBindAnswerIsNeverRetried(t *testing.T) {
 	}
 	if n := a.binds.Load() - before; n != 1 {
 		t.Errorf("%d binds under a deadline, want 1", n)
+	}
+}
+
+// TestPoolDiscardsALateConnection: a connection whose last step ran past
+// its deadline may be closing under go-ldap's reader, so it is not pooled;
+// its slot is freed.
+func TestPoolDiscardsALateConnection(t *testing.T) {
+	var p pool
+	p.init(1)
+	if c, _, err := p.get(context.Background()); c != nil || err != nil {
+		t.Fatalf("get on an empty pool: %v, %v; want a slot", c, err)
+	}
+	client, server := net.Pipe()
+	defer server.Close()
+	c := &conn{Conn: ldap.NewConn(client, false), raw: client}
+	c.Start()
+	c.within(-time.Second) // the step's deadline has passed
+	p.put(c)
+	if len(p.idle) != 0 || len(p.slots) != 0 {
+		t.Fatalf("a late connection was pooled (idle %d, slots %d)", len(p.idle), len(p.slots))
+	}
+	if !c.IsClosing() {
+		t.Error("the late connection was not closed")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -131,7 +132,10 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 			c.Close()
 			return nil, &netError{op: "StartTLS", err: err}
 		}
-		c.idle()
+		if c.idle() || c.IsClosing() {
+			c.Close()
+			return nil, &netError{op: "StartTLS", err: os.ErrDeadlineExceeded}
+		}
 	}
 	return c, nil
 }
@@ -144,15 +148,26 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 // network error, so the connection is discarded rather than reused.
 type conn struct {
 	*ldap.Conn
-	raw net.Conn
+	raw      net.Conn
+	deadline time.Time // of the last step; zero when lifted
 }
 
 // within bounds what is sent and read on c from now until d has passed.
-func (c *conn) within(d time.Duration) { _ = c.raw.SetDeadline(time.Now().Add(d)) }
+func (c *conn) within(d time.Duration) {
+	c.deadline = time.Now().Add(d)
+	_ = c.raw.SetDeadline(c.deadline)
+}
 
 // idle lifts the deadline, so a connection waiting in a pool is not
-// closed by a deadline meant for the request it has finished.
-func (c *conn) idle() { _ = c.raw.SetDeadline(time.Time{}) }
+// closed by a deadline meant for the request it has finished. It reports
+// whether that deadline had passed already: go-ldap's reader may then have
+// seen the timeout and be closing the connection.
+func (c *conn) idle() (late bool) {
+	late = !c.deadline.IsZero() && !time.Now().Before(c.deadline)
+	c.deadline = time.Time{}
+	_ = c.raw.SetDeadline(time.Time{})
+	return late
+}
 
 // netError is a failure of the server or the path to it (as opposed to an
 // LDAP answer such as invalid credentials): the server is skipped for a
@@ -246,9 +261,13 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 	}
 }
 
-// put returns a healthy connection for reuse.
+// put returns a healthy connection for reuse; one whose step ran into its
+// deadline, or that is closing, is discarded instead.
 func (p *pool) put(c *conn) {
-	c.idle()
+	if c.idle() || c.IsClosing() {
+		p.discard(c)
+		return
+	}
 	select {
 	case p.idle <- idleConn{c: c, since: time.Now()}:
 	default: // cannot happen: idle has room for every slot

@@ -12,7 +12,8 @@ import (
 // and Request Authenticator. The code keeps authentication and accounting
 // requests apart. It holds no pointer (the address as 16 bytes, not a
 // netip.Addr), so the cache's maps are never scanned by the collector. An
-// IPv6 zone is left out: two link-local sources differing only in zone
+// IPv6 zone is left out, and an IPv4 address and its IPv4-mapped IPv6 form
+// are one key (the client table makes the same choice): two such sources
 // would also need the same port, Identifier and random authenticator to
 // meet.
 type cacheKey struct {
@@ -57,8 +58,10 @@ type cacheShard struct {
 	mu    sync.Mutex
 	m     map[cacheKey]cacheEntry
 	log   replyLog
-	swept int64    // last lazy sweep
-	_     [16]byte // one shard per cache line: no false sharing between locks
+	swept int64 // last lazy sweep
+	// 64 bytes as it is: shards, which start the cache, share no cache
+	// line when the cache starts on one, so their locks do not contend
+	// for a line (TestCacheShardFillsCacheLines).
 }
 
 // replyCache is the RFC 5080 duplicate-detection cache. It is sharded so
@@ -109,7 +112,9 @@ func (c *replyCache) begin(k cacheKey, now int64) (st cacheStatus, reply []byte)
 		if !e.done {
 			return cachePending, nil
 		}
-		if expires, reply := s.log.record(e.chunk, e.off); now < expires {
+		// The record's own key is checked too: a reply is never resent
+		// for another request, whatever went wrong in the bookkeeping.
+		if key, expires, reply := s.log.record(e.chunk, e.off); key == k && now < expires {
 			return cacheDone, bytes.Clone(reply)
 		}
 		s.m[k] = cacheEntry{} // expired: a new request with the same key

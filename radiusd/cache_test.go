@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 func key(port uint16, id byte, auth byte) cacheKey {
@@ -222,7 +223,7 @@ func TestReplyLogChunkNumbersWrap(t *testing.T) {
 		if p.chunk != want[i] || p.off != 0 {
 			t.Fatalf("record %d at chunk %d offset %d, want chunk %d offset 0", i, p.chunk, p.off, want[i])
 		}
-		exp, r := l.record(p.chunk, p.off)
+		_, exp, r := l.record(p.chunk, p.off)
 		if exp != int64(i) || len(r) != 4096 || r[0] != byte('a'+i) {
 			t.Fatalf("record %d: expires %d, %d bytes of %q", i, exp, len(r), r[0])
 		}
@@ -232,7 +233,36 @@ func TestReplyLogChunkNumbersWrap(t *testing.T) {
 	if len(dropped) != 3 || dropped[2] != places[2] {
 		t.Fatalf("expired %v, want the first three of %v", dropped, places)
 	}
-	if exp, r := l.record(places[4].chunk, places[4].off); exp != 4 || r[0] != 'e' {
+	if _, exp, r := l.record(places[4].chunk, places[4].off); exp != 4 || r[0] != 'e' {
 		t.Errorf("the last record after the wrap: expires %d, %q", exp, r[0])
+	}
+}
+
+// TestCacheShardFillsCacheLines: each shard, with its lock, sits in whole
+// cache lines of its own, so shards locked on different cores do not
+// contend for a line.
+func TestCacheShardFillsCacheLines(t *testing.T) {
+	if n := unsafe.Sizeof(cacheShard{}); n%64 != 0 {
+		t.Errorf("a cache shard is %d bytes, not a multiple of 64", n)
+	}
+}
+
+// TestReplyCacheChecksTheRecordsKey: an entry that names a record of
+// another request (bookkeeping gone wrong) resends nothing.
+func TestReplyCacheChecksTheRecordsKey(t *testing.T) {
+	c := newReplyCache(100, 1024)
+	a := key(1, 1, 1)
+	b := a
+	for b.id = 2; c.shard(&b) != c.shard(&a); b.id++ {
+	}
+	c.begin(a, 0)
+	c.complete(a, []byte("reply to a"), 0)
+	s := c.shard(&a)
+	s.m[b] = s.m[a] // b's entry names a's record
+	if st, got := c.begin(b, 1); st != cacheNew || got != nil {
+		t.Errorf("b got %v %q, want a new request (never a's reply)", st, got)
+	}
+	if st, got := c.begin(a, 1); st != cacheDone || string(got) != "reply to a" {
+		t.Errorf("a: %v %q", st, got)
 	}
 }

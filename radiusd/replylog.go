@@ -1,6 +1,9 @@
 package radiusd
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // replyLog keeps one cache shard's replies in the order they were stored,
 // packed into chunks of bytes, where the collector has no pointer to
@@ -50,13 +53,23 @@ func (l *replyLog) add(k *cacheKey, expires int64, reply []byte) (chunk uint32, 
 	return l.base + uint32(last), uint16(at)
 }
 
-// record is the expiry and the reply of the record at chunk and off. The
-// reply points into the log: copy it before the shard's lock is released.
-func (l *replyLog) record(chunk uint32, off uint16) (expires int64, reply []byte) {
+// record is the key, the expiry and the reply of the record at chunk and
+// off. The reply points into the log: copy it before the shard's lock is
+// released.
+func (l *replyLog) record(chunk uint32, off uint16) (k cacheKey, expires int64, reply []byte) {
 	c := l.chunks[chunk-l.base]
 	h := c[int(off) : int(off)+recHeader]
 	n := int(binary.LittleEndian.Uint32(h[44:48]))
-	return int64(binary.LittleEndian.Uint64(h[36:44])), c[int(off)+recHeader : int(off)+recHeader+n]
+	return headerKey(h), int64(binary.LittleEndian.Uint64(h[36:44])), c[int(off)+recHeader : int(off)+recHeader+n]
+}
+
+// headerKey is the key in the record header h.
+func headerKey(h []byte) (k cacheKey) {
+	copy(k.addr[:], h[0:16])
+	k.port = binary.LittleEndian.Uint16(h[16:18])
+	k.code, k.id = h[18], h[19]
+	copy(k.auth[:], h[20:36])
+	return k
 }
 
 // expire drops the records expired at now, oldest first, stopping at the
@@ -64,6 +77,9 @@ func (l *replyLog) record(chunk uint32, off uint16) (expires int64, reply []byte
 func (l *replyLog) expire(now int64, drop func(k *cacheKey, chunk uint32, off uint16)) {
 	for len(l.chunks) > 0 {
 		c := l.chunks[0]
+		if len(c) == 0 {
+			return // nothing stored since the last record was read
+		}
 		if l.head >= len(c) {
 			switch {
 			case len(l.chunks) == 1 && cap(c) == logChunkSize:
@@ -71,9 +87,10 @@ func (l *replyLog) expire(now int64, drop func(k *cacheKey, chunk uint32, off ui
 				// under a new number (no entry names its old records).
 				l.chunks[0] = c[:0]
 			case len(l.chunks) == 1: // one large reply's: not kept
+				l.chunks[0] = nil
 				l.chunks = l.chunks[:0]
 			default:
-				l.chunks = append(l.chunks[:0], l.chunks[1:]...)
+				l.chunks = slices.Delete(l.chunks, 0, 1) // which clears the slot left behind
 			}
 			l.base++
 			l.head = 0
@@ -86,11 +103,7 @@ func (l *replyLog) expire(now int64, drop func(k *cacheKey, chunk uint32, off ui
 		if now < int64(binary.LittleEndian.Uint64(h[36:44])) {
 			return
 		}
-		var k cacheKey
-		copy(k.addr[:], h[0:16])
-		k.port = binary.LittleEndian.Uint16(h[16:18])
-		k.code, k.id = h[18], h[19]
-		copy(k.auth[:], h[20:36])
+		k := headerKey(h)
 		drop(&k, l.base, uint16(l.head))
 		l.head += recHeader + int(binary.LittleEndian.Uint32(h[44:48]))
 	}

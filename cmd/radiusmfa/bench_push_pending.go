@@ -53,6 +53,9 @@ type pushPendingResult struct {
 // --push-pending pushes unanswered, reads the server's memory and measures
 // the same TOTP load beside them, then waits for the held requests to end
 // by push timeout and measures the TOTP load once more, with none pending.
+// Each measured load follows 2 s of the same load, not counted, so that
+// each starts from a server under load (not from the collector's debt of
+// sending 10,000 pushes, nor from idle caches).
 func (c *cli) benchPushPending(o benchOptions, srv *benchServer, opsAddr string) (pushPendingResult, error) {
 	ps := o.Push.phones
 	r := pushPendingResult{Pending: o.Push.Pending, Approvers: len(ps.phones), PushTimeout: o.Push.timeout(o),
@@ -60,8 +63,12 @@ func (c *cli) benchPushPending(o benchOptions, srv *benchServer, opsAddr string)
 		RSSTarget: pushRSSTarget, P99Target: pushP99Target}
 	warm := o
 	warm.Duration = min(2*time.Second, o.Duration)
-	fmt.Fprintf(c.stderr, "bench: TOTP logins for %s to warm up, not counted...\n", warm.Duration)
-	if _, err := runLoad(context.Background(), warm, srv.users); err != nil {
+	warmUp := func() error {
+		fmt.Fprintf(c.stderr, "bench: TOTP logins for %s to warm up, not counted...\n", warm.Duration)
+		_, err := runLoad(context.Background(), warm, srv.users)
+		return err
+	}
+	if err := warmUp(); err != nil {
 		return r, err
 	}
 	fmt.Fprintf(c.stderr, "bench: TOTP logins, no push pending: %d workers, %s...\n", o.Concurrency, o.Duration)
@@ -83,6 +90,9 @@ func (c *cli) benchPushPending(o benchOptions, srv *benchServer, opsAddr string)
 	r.Held, r.Goroutines, r.HeapInuse, r.StackInuse = g[0], g[1], g[2], g[3]
 	r.MemPending = processMemory(srv.pid)
 
+	if err := warmUp(); err != nil {
+		return r, err
+	}
 	fmt.Fprintf(c.stderr, "bench: TOTP logins beside %d pending pushes: %d workers, %s...\n", r.Pending, o.Concurrency, o.Duration)
 	if r.Loaded, err = totpLoad(o, srv); err != nil {
 		return r, err
@@ -109,6 +119,9 @@ func (c *cli) benchPushPending(o benchOptions, srv *benchServer, opsAddr string)
 		return r, err
 	}
 
+	if err := warmUp(); err != nil {
+		return r, err
+	}
 	fmt.Fprintf(c.stderr, "bench: TOTP logins, no push pending again: %d workers, %s...\n", o.Concurrency, o.Duration)
 	if r.After, err = totpLoad(o, srv); err != nil {
 		return r, err

@@ -68,6 +68,8 @@ fuzz: ## run each fuzz target for FUZZTIME (corpora in testdata/fuzz are replaye
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSubscription$$' -fuzztime $(FUZZTIME) ./factors/push
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePublicKey$$' -fuzztime $(FUZZTIME) ./factors/push
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCallingStationID$$' -fuzztime $(FUZZTIME) ./internal/geoip
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./factors/phone
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAddress$$' -fuzztime $(FUZZTIME) ./factors/email
 
 screenshots: test-deps ## refresh docs/screenshots from the browser tests (headless Chromium)
 	RADIUSMFA_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'Browser' ./test/integration

@@ -24,3 +24,17 @@ type Factor interface {
 	// ErrInvalidCode or ErrReplayed when it is refused, another error when broken.
 	Verify(ctx context.Context, e store.Enrollment, code string) error
 }
+
+// IsDigits reports whether code is exactly n ASCII digits, the only form
+// a time-based or sent code takes.
+func IsDigits(code string, n int) bool {
+	if len(code) != n {
+		return false
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -99,7 +99,7 @@ func Match(e store.Enrollment, code string, now time.Time, skew int) (step uint6
 	if digits == 0 {
 		digits = 6
 	}
-	if !isDigits(code, digits) {
+	if !factors.IsDigits(code, digits) {
 		return 0, false, nil
 	}
 	period := e.Period
@@ -133,18 +133,6 @@ func Match(e store.Enrollment, code string, now time.Time, skew int) (step uint6
 		}
 	}
 	return matched, found == 1, nil
-}
-
-func isDigits(s string, n int) bool {
-	if len(s) != n {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // ParseAlgorithm maps a configured name (case-insensitive) to otp's type.

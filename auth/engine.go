@@ -153,7 +153,7 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	// The attempt is in progress until its final decision: for a Pending
 	// one, until the push it waits on ends (see the end of Decide).
 	inProgress := e.active.begin(name)
-	activeName, held := name, false
+	activeName, held := name, false // name may become the directory's spelling below
 	defer func() {
 		if !held {
 			e.active.end(activeName)

@@ -132,7 +132,7 @@ func (s *server) dial(ctx context.Context) (*conn, error) {
 			c.Close()
 			return nil, &netError{op: "StartTLS", err: err}
 		}
-		if c.idle() || c.IsClosing() {
+		if !c.idle() {
 			c.Close()
 			return nil, &netError{op: "StartTLS", err: os.ErrDeadlineExceeded}
 		}
@@ -160,13 +160,14 @@ func (c *conn) within(d time.Duration) {
 
 // idle lifts the deadline, so a connection waiting in a pool is not
 // closed by a deadline meant for the request it has finished. It reports
-// whether that deadline had passed already: go-ldap's reader may then have
-// seen the timeout and be closing the connection.
-func (c *conn) idle() (late bool) {
-	late = !c.deadline.IsZero() && !time.Now().Before(c.deadline)
+// whether c may be used again: not when that deadline had passed already
+// (go-ldap's reader may then have seen the timeout and be closing the
+// connection), nor when it is closing.
+func (c *conn) idle() (reusable bool) {
+	late := !c.deadline.IsZero() && !time.Now().Before(c.deadline)
 	c.deadline = time.Time{}
 	_ = c.raw.SetDeadline(time.Time{})
-	return late
+	return !late && !c.IsClosing()
 }
 
 // netError is a failure of the server or the path to it (as opposed to an
@@ -264,7 +265,7 @@ func (p *pool) get(ctx context.Context) (c *conn, reused bool, err error) {
 // put returns a healthy connection for reuse; one whose step ran into its
 // deadline, or that is closing, is discarded instead.
 func (p *pool) put(c *conn) {
-	if c.idle() || c.IsClosing() {
+	if !c.idle() {
 		p.discard(c)
 		return
 	}

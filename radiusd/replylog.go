@@ -108,11 +108,3 @@ func (l *replyLog) expire(now int64, drop func(k *cacheKey, chunk uint32, off ui
 		l.head += recHeader + int(binary.LittleEndian.Uint32(h[44:48]))
 	}
 }
-
-// size is the bytes the log's chunks hold (for tests).
-func (l *replyLog) size() (n int) {
-	for _, c := range l.chunks {
-		n += cap(c)
-	}
-	return n
-}

@@ -129,14 +129,9 @@ func (h *Hub) Answer(a Answer) (Verdict, error) {
 	}
 	v, reason := verdictOf(a.Verdict, a.Number, e.p.Context)
 
-	h.mu.Lock()
-	if e.verdict != 0 { // answered, expired or cancelled meanwhile
-		h.mu.Unlock()
+	if !h.settle(e, v, reason) { // answered, expired or cancelled meanwhile
 		return 0, ErrUnknown
 	}
-	events := h.settleLocked(e, v, reason)
-	h.mu.Unlock()
-	h.emit(events)
 	return v, nil
 }
 

@@ -317,7 +317,7 @@ func (h *Hub) wait(ctx context.Context, e *entry) Verdict {
 	select {
 	case <-done:
 	case <-ctx.Done():
-		h.giveUp(e)
+		h.settle(e, TimedOut, "")
 		<-done
 	}
 	return e.verdict
@@ -432,17 +432,19 @@ func (h *Hub) unwatchLocked(e *entry) {
 	e.w1, e.ws = nil, nil
 }
 
-// giveUp settles e as unanswered unless it is settled already: a caller of
-// Wait or Then stopped waiting.
-func (h *Hub) giveUp(e *entry) {
+// settle gives e the verdict v unless it is settled already, and reports
+// whether it did. A caller of Wait that stops waiting settles it as
+// unanswered (TimedOut).
+func (h *Hub) settle(e *entry, v Verdict, reason string) bool {
 	h.mu.Lock()
 	if e.verdict != 0 {
 		h.mu.Unlock()
-		return
+		return false
 	}
-	events := h.settleLocked(e, TimedOut, "")
+	events := h.settleLocked(e, v, reason)
 	h.mu.Unlock()
 	h.emit(events)
+	return true
 }
 
 // Get returns the pending push of nonce if it is user's.
@@ -611,14 +613,7 @@ func (h *Hub) Cancel(p *Pending) {
 	if p == nil || p.entry == nil {
 		return
 	}
-	h.mu.Lock()
-	if p.entry.verdict != 0 {
-		h.mu.Unlock()
-		return
-	}
-	events := h.settleLocked(p.entry, Cancelled, ReasonUndelivered)
-	h.mu.Unlock()
-	h.emit(events)
+	h.settle(p.entry, Cancelled, ReasonUndelivered)
 }
 
 // Withdraw cancels every push pending for user (their phone was disabled

@@ -192,7 +192,7 @@ func (s *Service) checkPassword(pw string) error {
 		return fmt.Errorf("%w: password must not end in %q followed by 6-8 digits (it would be read as a passcode)", ErrInvalid, s.opt.Delimiter)
 	}
 	if _, _, kw := auth.SplitKeyword(pw, s.opt.Delimiter); kw {
-		return fmt.Errorf("%w: password must not end in %q followed by push, push2 or push3 (it would be read as a request for a push)", ErrInvalid, s.opt.Delimiter)
+		return fmt.Errorf("%w: password must not end in %q followed by push, sms, phone or email (with or without 2 or 3: it would be read as a request for a push or a code)", ErrInvalid, s.opt.Delimiter)
 	}
 	return nil
 }

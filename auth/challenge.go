@@ -70,6 +70,7 @@ const (
 	stepPasscode challengeStep = iota + 1 // a passcode
 	stepMenu                              // a menu number, or a passcode
 	stepPushWait                          // anything: the answer waits on a numbered push
+	stepSentCode                          // the code sent to the device sent, or r for a new one
 )
 
 // pendingChallenge is a sent Access-Challenge: what its answer must come
@@ -86,6 +87,7 @@ type pendingChallenge struct {
 	attrs   []Attribute // granted by policy, for the Accept
 	groups  []string
 	wait    PushWait // stepPushWait: the push the answer waits on
+	sent    string   // stepSentCode: the ID of the device the code went to
 }
 
 // challengeStart is what Decide knows when it may send a challenge.
@@ -94,7 +96,7 @@ type challengeStart struct {
 	req   Request
 	user  string // canonical
 	attrs []Attribute
-	push  int // the approver a keyword named (push: 0, push2: 1…), -1 for none
+	kw    Keyword // what a keyword after the password asked for (Kind "": none)
 }
 
 // challenges is the table of pending challenges, keyed by the SHA-256 of
@@ -175,17 +177,29 @@ func (e *Engine) challengeMode(r Request) ChallengeMode {
 
 // startChallenge answers a right password with no code with an
 // Access-Challenge: a prompt for a passcode (auto), or the menu of the
-// user's methods (challenge). Not a failure: the password was right.
-func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.Enrollment) Decision {
+// user's methods (challenge). In auto, a user who prefers a device whose
+// codes are sent, or has only such devices, is sent a code at once. Not a
+// failure: the password was right.
+func (e *Engine) startChallenge(ctx context.Context, d Decision, ch challengeStart, usable []store.Enrollment) Decision {
 	name, _ := NormalizeUserName(ch.req.UserName)
 	p := &pendingChallenge{user: ch.user, asked: name, client: ch.req.Client, source: ch.req.Source.Addr().Unmap(),
-		expires: e.now().Add(e.policy.ChallengeTTL), ttl: e.policy.ChallengeTTL, step: stepPasscode, attrs: ch.attrs, groups: d.Groups}
-	msg := MsgEnterCode
+		step: stepPasscode, attrs: ch.attrs, groups: d.Groups}
 	if ch.mode == ChallengeMenu {
 		p.step = stepMenu
-		msg = e.menu(usable)
+		return e.challenge(d, p, e.menu(usable))
 	}
-	state, err := e.challenges.add(p, e.now())
+	if en, ok := e.preferredSent(usable); ok {
+		return e.sendChallenge(ctx, d, en, p, usable)
+	}
+	return e.challenge(d, p, MsgEnterCode)
+}
+
+// challenge stores p, good for the challenge lifetime from now, and
+// answers with an Access-Challenge showing msg.
+func (e *Engine) challenge(d Decision, p *pendingChallenge, msg string) Decision {
+	now := e.now()
+	p.expires, p.ttl = now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
+	state, err := e.challenges.add(p, now)
 	if err != nil {
 		// Answered, not dropped: the password has reached the directory,
 		// and a retransmission would send it again.
@@ -196,15 +210,34 @@ func (e *Engine) startChallenge(d Decision, ch challengeStart, usable []store.En
 	return d
 }
 
-// menuOption is one numbered line of the menu: a push approver, or a
-// passcode (en is then zero).
+// preferredSent is the device a login with no code in auto mode sends a
+// code to: the preferred device when its codes are sent, or the first of
+// a user whose every device has its codes sent.
+func (e *Engine) preferredSent(usable []store.Enrollment) (store.Enrollment, bool) {
+	if e.sender == nil {
+		return store.Enrollment{}, false
+	}
+	devs := sentDevices(usable)
+	if len(devs) == 0 {
+		return store.Enrollment{}, false
+	}
+	if devs[0].Preferred || !slices.ContainsFunc(usable, func(en store.Enrollment) bool { return !isSentKind(en.Kind) }) {
+		return devs[0], true
+	}
+	return store.Enrollment{}, false
+}
+
+// menuOption is one numbered line of the menu: a push approver, a device
+// to send a code to, or a passcode (en is then zero).
 type menuOption struct {
-	push bool
-	en   store.Enrollment
+	push, send bool
+	en         store.Enrollment
 }
 
 // menuOptions lists what the user can choose, in menu order: each push
-// approver (the preferred first; only with push running), then passcode.
+// approver (the preferred first; only with push running), each phone and
+// email address codes can be sent to (with sent codes running), then
+// passcode.
 func (e *Engine) menuOptions(usable []store.Enrollment) []menuOption {
 	var opts []menuOption
 	if e.pusher != nil {
@@ -212,7 +245,12 @@ func (e *Engine) menuOptions(usable []store.Enrollment) []menuOption {
 			opts = append(opts, menuOption{push: true, en: en})
 		}
 	}
-	if slices.ContainsFunc(usable, func(en store.Enrollment) bool { return en.Kind != KindPush }) {
+	if e.sender != nil {
+		for _, en := range sentDevices(usable) {
+			opts = append(opts, menuOption{send: true, en: en})
+		}
+	}
+	if slices.ContainsFunc(usable, func(en store.Enrollment) bool { return en.Kind != KindPush && !isSentKind(en.Kind) }) {
 		opts = append(opts, menuOption{})
 	}
 	return opts
@@ -224,8 +262,12 @@ func (e *Engine) menu(usable []store.Enrollment) string {
 	var b strings.Builder
 	b.WriteString("Choose how to sign in:")
 	for i, o := range e.menuOptions(usable) {
-		if o.push {
+		switch {
+		case o.push:
 			fmt.Fprintf(&b, " %d. Push to %s.", i+1, cmp.Or(o.en.Label, "your phone"))
+			continue
+		case o.send:
+			fmt.Fprintf(&b, " %d. %s.", i+1, e.sender.Describe(o.en))
 			continue
 		}
 		var from []string
@@ -293,20 +335,23 @@ func (e *Engine) continueChallenge(ctx context.Context, r Request, name string) 
 				return e.pushNumbered(ctx, d, np, o.en, r, p)
 			}
 			return e.push(ctx, d, o.en, r, st.LockoutFound, p.attrs)
+		} else if o.send {
+			return e.sendChallenge(ctx, d, o.en, p, usable)
 		}
 		next := *p
-		next.step, next.expires, next.ttl = stepPasscode, now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
-		state, err := e.challenges.add(&next, now)
-		if err != nil {
-			d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonOverloaded, MsgInternal, err
-			return d
-		}
-		d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, MsgEnterCode, state
-		return d
+		next.step = stepPasscode
+		return e.challenge(d, &next, MsgEnterCode)
 	}
-	if p.step == stepPushWait {
+	switch {
+	case p.step == stepPushWait:
 		// Whatever was typed: the push decides.
 		return e.awaitPush(d, p.wait, st.LockoutFound, p.attrs)
+	case p.step == stepSentCode && isResend(answer):
+		i := slices.IndexFunc(usable, func(en store.Enrollment) bool { return en.ID == p.sent })
+		if i < 0 || e.sender == nil {
+			return e.fail(ctx, d, ReasonNoUsableFactor) // disabled or removed meanwhile
+		}
+		return e.sendChallenge(ctx, d, usable[i], p, usable)
 	}
 	d = e.verifyCode(ctx, d, answer, usable, st.LockoutFound)
 	if d.Outcome == Accept {
@@ -325,14 +370,7 @@ func (e *Engine) pushNumbered(ctx context.Context, d Decision, np NumberPusher, 
 	if err != nil {
 		return pushRefused(d, err)
 	}
-	now := e.now()
 	next := *p
-	next.step, next.wait, next.expires, next.ttl = stepPushWait, w, now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
-	state, err := e.challenges.add(&next, now)
-	if err != nil {
-		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonOverloaded, MsgInternal, err
-		return d
-	}
-	d.Outcome, d.Reason, d.Message, d.State = Challenge, ReasonChallengeSent, fmt.Sprintf(MsgPickNumber, n), state
-	return d
+	next.step, next.wait = stepPushWait, w
+	return e.challenge(d, &next, fmt.Sprintf(MsgPickNumber, n))
 }

@@ -75,6 +75,7 @@ type Engine struct {
 	enforce    atomic.Pointer[Enforcement]
 	challenges *challenges
 	pusher     Pusher
+	sender     CodeSender
 }
 
 // SetEnforcement installs the run-time enforcement settings (nil: none);
@@ -135,10 +136,12 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 		return e.continueChallenge(ctx, r, name)
 	}
 	password, code := SplitPasscode(r.Password, e.policy.Delimiter)
-	pushN := -1
-	if code == "" && e.pusher != nil && !r.Interactive {
-		if pw, n, ok := SplitKeyword(r.Password, e.policy.Delimiter); ok {
-			password, pushN = pw, n
+	var kw Keyword
+	if code == "" {
+		// The site's sign-in form may ask for a code to be sent, not for
+		// a push: it has a field of its own for the code.
+		if pw, k, ok := SplitKeyword(r.Password, e.policy.Delimiter); ok && e.sends(k) && (!r.Interactive || k.Kind != KindPush) {
+			password, kw = pw, k
 		}
 	}
 	d := Decision{User: name}
@@ -238,6 +241,14 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	}
 	d.Groups = id.Groups
 	profileErr := e.keepProfile(ctx, name, id, st)
+	if dd, ok := e.sender.(DirectoryDevices); ok && e.policy.Directory != "" {
+		// The directory's phone and address as devices, when trusted:
+		// written only when they changed.
+		var err error
+		if st.Enrollments, err = dd.SyncDirectory(context.WithoutCancel(ctx), name, id.Profile, st.Enrollments); err != nil {
+			profileErr = errors.Join(profileErr, err)
+		}
+	}
 	enf := e.enforce.Load()
 	mode := enf.ModeFor(r.Client, id, e.policy.MFA)
 	reason := res.Reason
@@ -255,7 +266,7 @@ func (e *Engine) Decide(ctx context.Context, r Request) Decision {
 	if mode == ModeOff {
 		d = e.accept(ctx, d, "", reason, st.LockoutFound)
 	} else {
-		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes, push: pushN}
+		ch := challengeStart{mode: e.challengeMode(r), req: r, user: name, attrs: res.Attributes, kw: kw}
 		d = e.secondFactor(ctx, d, code, st, mode, enf, ch)
 	}
 	attrs := res.Attributes
@@ -394,19 +405,22 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		// not confirm it. The reason is logged and audited.
 		return e.fail(ctx, d, ReasonNoUsableFactor)
 	}
-	if ch.push >= 0 {
+	switch {
+	case ch.kw.Kind == KindPush:
 		devs := pushDevices(usable)
-		if ch.push >= len(devs) {
+		if ch.kw.N >= len(devs) {
 			return e.fail(ctx, d, ReasonNoPushDevice)
 		}
-		return e.push(ctx, d, devs[ch.push], ch.req, st.LockoutFound, ch.attrs)
+		return e.push(ctx, d, devs[ch.kw.N], ch.req, st.LockoutFound, ch.attrs)
+	case ch.kw.Kind != "":
+		return e.sendByKeyword(ctx, d, ch.kw, usable)
 	}
 	if code == "" {
 		if ch.mode == ChallengeAuto && e.pusher != nil && prefersPush(usable) {
 			return e.push(ctx, d, pushDevices(usable)[0], ch.req, st.LockoutFound, ch.attrs)
 		}
 		if ch.mode != ChallengeAppendOnly {
-			return e.startChallenge(d, ch, usable)
+			return e.startChallenge(ctx, d, ch, usable)
 		}
 		return e.fail(ctx, d, ReasonPasscodeRequired)
 	}
@@ -436,12 +450,19 @@ func (e *Engine) verifyCode(ctx context.Context, d Decision, code string, usable
 			return e.accept(ctx, d, en.Kind, ReasonOK, counted)
 		case errors.Is(err, factors.ErrReplayed):
 			reason = ReasonReplayedPasscode
+		case errors.Is(err, factors.ErrExpired):
+			reason = ReasonExpiredPasscode
 		case errors.Is(err, factors.ErrInvalidCode):
 		default:
 			return internal(d, err)
 		}
 	}
-	return e.fail(ctx, d, reason)
+	d = e.fail(ctx, d, reason)
+	if reason == ReasonExpiredPasscode && d.Message == e.failMsg {
+		// Only the code's holder gets here: the code matched.
+		d.Message = MsgCodeExpired
+	}
+	return d
 }
 
 // accept clears the failure counter when the attempt's snapshot held one;

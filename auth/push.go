@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,29 +86,49 @@ const (
 	ReasonNoPushDevice    Reason = "no_push_device"
 )
 
-// SplitKeyword splits "password<delim>push" (or push2, push3: the second
-// or third approver) like SplitPasscode splits a code. n is the approver's
-// index from 0; ok is false when s ends in no keyword.
-func SplitKeyword(s, delim string) (password string, n int, ok bool) {
+// Keyword is what a password's suffix asks for instead of a code: a push
+// (KindPush) or a code sent by text message, call or email (KindSMS,
+// KindVoice, KindEmail), to the user's first device of that kind (N 0),
+// second (1) or third (2).
+type Keyword struct {
+	Kind string
+	N    int
+}
+
+// keywordKinds maps the keyword words to the kinds they ask for.
+var keywordKinds = map[string]string{"push": KindPush, "sms": KindSMS, "phone": KindVoice, "email": KindEmail}
+
+// SplitKeyword splits "password<delim>push" (or sms, phone, email; each
+// with 2 or 3 after it for the second or third device) like SplitPasscode
+// splits a code. ok is false when s ends in no keyword.
+func SplitKeyword(s, delim string) (password string, kw Keyword, ok bool) {
 	i := strings.LastIndex(s, delim)
 	if delim == "" || i < 0 {
-		return s, 0, false
+		return s, Keyword{}, false
 	}
-	switch kw := strings.ToLower(s[i+len(delim):]); kw {
-	case "push":
-		return s[:i], 0, true
-	case "push2", "push3":
-		k, _ := strconv.Atoi(kw[4:])
-		return s[:i], k - 1, true
+	word := strings.ToLower(s[i+len(delim):])
+	n := 0
+	if k := len(word) - 1; k > 0 && (word[k] == '2' || word[k] == '3') {
+		n, word = int(word[k]-'1'), word[:k]
 	}
-	return s, 0, false
+	kind, known := keywordKinds[word]
+	if !known {
+		return s, Keyword{}, false
+	}
+	return s[:i], Keyword{Kind: kind, N: n}, true
 }
 
 // pushDevices are the usable push approvers, the preferred one first.
 func pushDevices(usable []store.Enrollment) []store.Enrollment {
+	return devicesOf(usable, func(kind string) bool { return kind == KindPush })
+}
+
+// devicesOf are the usable devices of the kinds of, the preferred one
+// first, then in the order they were added.
+func devicesOf(usable []store.Enrollment, of func(kind string) bool) []store.Enrollment {
 	var out []store.Enrollment
 	for _, en := range usable {
-		if en.Kind == KindPush {
+		if of(en.Kind) {
 			out = append(out, en)
 		}
 	}

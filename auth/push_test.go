@@ -156,15 +156,20 @@ func TestPushFromMenu(t *testing.T) {
 func TestSplitKeyword(t *testing.T) {
 	for in, want := range map[string]struct {
 		pw string
-		n  int
+		kw Keyword
 		ok bool
 	}{
-		"pw,push": {"pw", 0, true}, "pw,PUSH2": {"pw", 1, true}, "a,b,push3": {"a,b", 2, true},
-		"pw,push4": {"pw,push4", 0, false}, "pw": {"pw", 0, false}, "pwpush": {"pwpush", 0, false},
+		"pw,push": {"pw", Keyword{KindPush, 0}, true}, "pw,PUSH2": {"pw", Keyword{KindPush, 1}, true},
+		"a,b,push3": {"a,b", Keyword{KindPush, 2}, true}, "pw,sms": {"pw", Keyword{KindSMS, 0}, true},
+		"pw,sms2": {"pw", Keyword{KindSMS, 1}, true}, "pw,Phone": {"pw", Keyword{KindVoice, 0}, true},
+		"pw,phone2": {"pw", Keyword{KindVoice, 1}, true}, "pw,email": {"pw", Keyword{KindEmail, 0}, true},
+		"pw,email3": {"pw", Keyword{KindEmail, 2}, true},
+		"pw,push4":  {"pw,push4", Keyword{}, false}, "pw": {"pw", Keyword{}, false}, "pwpush": {"pwpush", Keyword{}, false},
+		"pw,2": {"pw,2", Keyword{}, false}, "pw,sms1": {"pw,sms1", Keyword{}, false}, "pw,voice": {"pw,voice", Keyword{}, false},
 	} {
-		pw, n, ok := SplitKeyword(in, ",")
-		if pw != want.pw || n != want.n || ok != want.ok {
-			t.Errorf("SplitKeyword(%q) = %q %d %v", in, pw, n, ok)
+		pw, kw, ok := SplitKeyword(in, ",")
+		if pw != want.pw || kw != want.kw || ok != want.ok {
+			t.Errorf("SplitKeyword(%q) = %q %+v %v", in, pw, kw, ok)
 		}
 	}
 }

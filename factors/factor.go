@@ -13,6 +13,11 @@ import (
 // ErrInvalidCode means the code matched no acceptable counter.
 var ErrInvalidCode = errors.New("factors: invalid code")
 
+// ErrExpired means the code matched one that has expired. Errors that
+// wrap it wrap ErrInvalidCode too, so callers that do not tell them apart
+// count it as a wrong code.
+var ErrExpired = errors.New("factors: code expired")
+
 // ErrReplayed means the code was valid but already used.
 var ErrReplayed = errors.New("factors: code already used")
 

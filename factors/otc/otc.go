@@ -38,7 +38,7 @@ const (
 // ErrExpired is the refusal of a code entered after its expiry. It is a
 // factors.ErrInvalidCode, so a caller that does not tell them apart counts
 // it as a wrong code.
-var ErrExpired = fmt.Errorf("otc: code expired; ask for a new one: %w", factors.ErrInvalidCode)
+var ErrExpired = fmt.Errorf("otc: %w; ask for a new one (%w)", factors.ErrExpired, factors.ErrInvalidCode)
 
 // ErrNotSendable is returned by Issue for an enrollment of another kind,
 // or a disabled one.
@@ -123,11 +123,10 @@ func Destination(e store.Enrollment) (string, error) {
 // and expiry in place of any earlier code (which stops working), and
 // returns the code to send and when it expires.
 func (c *Codes) Issue(ctx context.Context, user, id string) (code string, expires time.Time, err error) {
-	v, err := rand.Int(c.o.Rand, c.space) // uniform: no code more likely than another
+	code, err = randomCode(c)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("otc: random code: %w", err)
+		return "", time.Time{}, err
 	}
-	code = fmt.Sprintf("%0*d", c.o.Digits, v)
 	expires = c.o.Now().Add(c.o.TTL).Truncate(time.Second)
 	err = c.store.UpdateEnrollment(ctx, user, id, func(e *store.Enrollment) error {
 		if e.Kind != c.kind || e.Disabled {
@@ -144,6 +143,16 @@ func (c *Codes) Issue(ctx context.Context, user, id string) (code string, expire
 		return "", time.Time{}, err
 	}
 	return code, expires, nil
+}
+
+// randomCode draws a code of c's length, uniformly: no code is more
+// likely than another.
+func randomCode(c *Codes) (string, error) {
+	v, err := rand.Int(c.o.Rand, c.space)
+	if err != nil {
+		return "", fmt.Errorf("otc: random code: %w", err)
+	}
+	return fmt.Sprintf("%0*d", c.o.Digits, v), nil
 }
 
 // Verify implements factors.Factor: code must be the enrollment's current
@@ -190,8 +199,8 @@ func (c *Codes) check(e store.Enrollment, code string, now time.Time) error {
 		return factors.ErrInvalidCode // no code outstanding
 	}
 	var want, got [8]byte
-	binary.BigEndian.PutUint64(want[:], e.Counter)
-	binary.BigEndian.PutUint64(got[:], tag(key, code, e.ExpiresAt))
+	putTag(want[:], e.Counter)
+	putTag(got[:], tag(key, code, e.ExpiresAt))
 	switch {
 	case subtle.ConstantTimeCompare(want[:], got[:]) != 1:
 		return factors.ErrInvalidCode
@@ -211,6 +220,8 @@ func tag(key []byte, code string, expires time.Time) uint64 {
 	mac.Write([]byte(code))
 	return max(binary.BigEndian.Uint64(mac.Sum(nil)), 1)
 }
+
+func putTag(b []byte, t uint64) { binary.BigEndian.PutUint64(b, t) }
 
 // An enrollment's secret is a version byte, the key of its codes, then
 // the destination.

@@ -2,23 +2,21 @@ package notify
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 	"net/mail"
-	"strconv"
-	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"radiusmfa/internal/mailer"
 )
 
 // Ways an Email reaches its SMTP server.
 const (
-	TLSStartTLS = "starttls" // plain connection upgraded by STARTTLS, which must succeed
-	TLSImplicit = "tls"      // TLS from the first byte (SMTPS)
-	TLSNone     = "none"     // plain text: only to a loopback host, for tests
+	TLSStartTLS = mailer.TLSStartTLS // plain connection upgraded by STARTTLS, which must succeed
+	TLSImplicit = mailer.TLSImplicit // TLS from the first byte (SMTPS)
+	TLSNone     = mailer.TLSNone     // plain text: only to a loopback host, for tests
 )
 
 // EmailOptions configure an Email.
@@ -50,31 +48,12 @@ var _ Channel = (*Email)(nil)
 
 // NewEmail checks o and returns its channel.
 func NewEmail(o EmailOptions) (*Email, error) {
-	if o.TLS == "" {
-		o.TLS = TLSStartTLS
-	}
 	var errs []error
-	if o.Host == "" {
-		errs = append(errs, errors.New("email: no SMTP host"))
+	mo := o.server()
+	for _, err := range mo.Check() {
+		errs = append(errs, fmt.Errorf("email: %w", err))
 	}
-	switch o.TLS {
-	case TLSStartTLS, TLSImplicit:
-	case TLSNone:
-		if !o.AllowLoopbackPlaintext || !IsLoopback(o.Host) {
-			errs = append(errs, errors.New("email: tls none only to a loopback address, with allow_loopback_plaintext"))
-		}
-		if o.Username != "" {
-			errs = append(errs, errors.New("email: no authentication without TLS"))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("email: tls must be %s, %s or %s, got %q", TLSStartTLS, TLSImplicit, TLSNone, o.TLS))
-	}
-	if o.Port == 0 {
-		o.Port = map[string]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[o.TLS]
-	}
-	if o.Port < 0 || o.Port > 65535 {
-		errs = append(errs, fmt.Errorf("email: port %d out of range", o.Port))
-	}
+	o.TLS, o.Port = mo.TLS, mo.Port
 	if _, err := mail.ParseAddress(o.From); err != nil {
 		errs = append(errs, fmt.Errorf("email: from: %w", err))
 	}
@@ -110,14 +89,14 @@ func (e *Email) Send(ctx context.Context, ev Event) error {
 	msg.SetMessageID()
 	msg.SetBodyString(gomail.TypeTextPlain, ev.Text())
 
-	c, err := gomail.NewClient(e.o.Host, e.clientOptions(ctx)...)
+	mo := e.o.server()
+	c, err := mailer.Client(ctx, mo)
 	if err != nil {
 		return Permanent(fmt.Errorf("email: %w", err))
 	}
 	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		err = fmt.Errorf("email via %s: %w", e.addr(), err)
-		var se *gomail.SendError
-		if errors.As(err, &se) && se.ErrorCode() >= 500 {
+		err = fmt.Errorf("email via %s: %w", mo.Addr(), err)
+		if mailer.Refused(err) {
 			return Permanent(err)
 		}
 		return err
@@ -125,31 +104,8 @@ func (e *Email) Send(ctx context.Context, ev Event) error {
 	return nil
 }
 
-func (e *Email) clientOptions(ctx context.Context) []gomail.Option {
-	opts := []gomail.Option{
-		gomail.WithPort(e.o.Port),
-		gomail.WithTLSConfig(&tls.Config{ServerName: e.o.Host, RootCAs: e.o.RootCAs, MinVersion: tls.VersionTLS12}),
-	}
-	if d, ok := ctx.Deadline(); ok {
-		if left := time.Until(d); left > 0 {
-			opts = append(opts, gomail.WithTimeout(left))
-		}
-	}
-	switch e.o.TLS {
-	case TLSStartTLS:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
-	case TLSImplicit:
-		opts = append(opts, gomail.WithSSL())
-	case TLSNone:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS))
-	}
-	if e.o.Username != "" {
-		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthAutoDiscover),
-			gomail.WithUsername(e.o.Username), gomail.WithPassword(e.o.Password))
-	}
-	return opts
-}
-
-func (e *Email) addr() string {
-	return net.JoinHostPort(e.o.Host, strconv.Itoa(e.o.Port))
+// server is the part of o that says how to reach the SMTP server.
+func (o EmailOptions) server() mailer.Options {
+	return mailer.Options{Host: o.Host, Port: o.Port, TLS: o.TLS, AllowLoopbackPlaintext: o.AllowLoopbackPlaintext,
+		Username: o.Username, Password: o.Password, RootCAs: o.RootCAs}
 }

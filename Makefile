@@ -18,7 +18,7 @@ build: ## build bin/radiusmfa
 run: build ## serve with examples/dev.yaml: RADIUS on 127.0.0.1:1812, secret testing123, data in ./var
 	$(BIN) serve --config examples/dev.yaml
 
-test-deps: ## install the Debian packages the tests drive (radclient, oathtool, slapd, Samba AD, Chromium) when missing
+test-deps: ## install the Debian packages the tests drive (radclient, oathtool, slapd, Samba AD, Chromium, ocserv, openconnect) when missing
 	@scripts/test-deps.sh
 
 test: test-deps ## the whole suite: unit, fuzz corpora, integration against the real binary

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -44,9 +45,11 @@ func ParseChallengeMode(s string) (ChallengeMode, error) {
 // Challenge limits.
 const (
 	DefaultChallengeTTL = 60 * time.Second
-	// stateLen is the State's length: 32 random bytes, far above the 16
-	// the issue asks for, and below RADIUS's 253.
-	stateLen = 32
+	// stateBytes is the State's randomness: 32 bytes, far above the 16
+	// the issue asks for. The State is their unpadded base64url text (43
+	// bytes, below RADIUS's 253): NASes that keep it as a C string (ocserv
+	// through radcli) cut it at a zero byte, so it holds none.
+	stateBytes = 32
 	// maxPendingChallenges bounds the table; maxUserChallenges bounds one
 	// user's share (a new one ends their oldest), so someone holding one
 	// password cannot fill it.
@@ -110,10 +113,11 @@ func newChallenges() *challenges { return &challenges{m: map[[32]byte]*pendingCh
 
 // add stores p under a new random State and returns the State.
 func (cs *challenges) add(p *pendingChallenge, now time.Time) ([]byte, error) {
-	state := make([]byte, stateLen)
-	if _, err := rand.Read(state); err != nil {
+	var random [stateBytes]byte
+	if _, err := rand.Read(random[:]); err != nil {
 		return nil, err
 	}
+	state := base64.RawURLEncoding.AppendEncode(nil, random[:])
 	key := sha256.Sum256(state)
 	cs.mu.Lock()
 	defer cs.mu.Unlock()

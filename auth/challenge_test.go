@@ -216,3 +216,20 @@ func TestChallengeAnswerRechecks(t *testing.T) {
 		t.Fatalf("bad choice: %s, failures %d", got.Reason, menu.store.locks["alice"].Failures)
 	}
 }
+
+// A State is printable text: a NAS that keeps it as a C string (ocserv
+// through radcli) would cut it at a zero byte and get bad_state back.
+func TestStateIsText(t *testing.T) {
+	fx := challengeFixture(t, ChallengeAuto)
+	for range 200 {
+		d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+		if len(d.State) != 43 {
+			t.Fatalf("State of %d bytes", len(d.State))
+		}
+		for _, c := range d.State {
+			if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				t.Fatalf("State %q holds %#x", d.State, c)
+			}
+		}
+	}
+}

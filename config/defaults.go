@@ -14,6 +14,15 @@ import (
 // DefaultPushTimeout is how long a login waits for a push answer.
 const DefaultPushTimeout = 25 * time.Second
 
+// Defaults of the codes section's templates and Twilio's address. An empty
+// message or subject is given these.
+const (
+	DefaultSMSMessage   = "Your {{.Issuer}} code is {{.Code}}. It expires in {{.Minutes}} minutes."
+	DefaultVoiceMessage = "Your {{.Issuer}} code is {{.Spoken}}."
+	DefaultEmailSubject = "Your {{.Issuer}} sign-in code"
+	DefaultTwilioURL    = "https://api.twilio.com"
+)
+
 // Default returns the configuration used for every key that neither the file
 // nor the environment sets. The values that depend on others (store.path,
 // store.master_key_file, admin.socket, localdir.max_concurrent_hashes and
@@ -58,7 +67,30 @@ func Default() *Config {
 		Audit:  AuditConfig{MaxRecords: 100000, MaxAge: 90 * 24 * time.Hour},
 		Web:    WebConfig{Listen: "127.0.0.1:8443"},
 		Notify: NotifyConfig{Events: slices.Clone(notifyEvents), Email: NotifyEmailConfig{TLS: "starttls"}},
+		Codes:  defaultCodes(),
 		Ops:    OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300, GCHeapMiB: 128},
+	}
+}
+
+// defaultCodes is the codes section with every channel off.
+func defaultCodes() CodesConfig {
+	channel := func(message string) CodeChannelConfig {
+		return CodeChannelConfig{
+			Message: message,
+			Twilio:  TwilioConfig{URL: DefaultTwilioURL},
+			Webhook: CodeWebhookConfig{Method: "POST", ContentType: defaultContentType},
+			Command: CommandConfig{Timeout: defaultCmdTimeout},
+		}
+	}
+	return CodesConfig{
+		Digits:       6,
+		TTL:          10 * time.Minute,
+		SendsPerUser: 5,
+		SendWindow:   15 * time.Minute,
+		HourlyBudget: 1000,
+		SMS:          channel(DefaultSMSMessage),
+		Voice:        channel(DefaultVoiceMessage),
+		Email:        CodesEmailConfig{TLS: "starttls", Subject: DefaultEmailSubject},
 	}
 }
 

@@ -110,6 +110,7 @@ func TestLoadDefaults(t *testing.T) {
 		Web:    WebConfig{Listen: "127.0.0.1:8443"},
 		Notify: NotifyConfig{Events: []string{"push_reported", "push_suspended", "login_reported"},
 			Email: NotifyEmailConfig{TLS: "starttls"}},
+		Codes: defaultCodes(),
 		Ops:   OpsConfig{Listen: "127.0.0.1:9812", GCPercent: 300, GCHeapMiB: 128},
 		Admin: AdminConfig{Socket: filepath.Join("var", "admin.sock")},
 	}

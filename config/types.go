@@ -22,6 +22,7 @@ type Config struct {
 	Web      WebConfig      `mapstructure:"web"`
 	Push     PushConfig     `mapstructure:"push"`
 	Notify   NotifyConfig   `mapstructure:"notify"`
+	Codes    CodesConfig    `mapstructure:"codes"`
 	Ops      OpsConfig      `mapstructure:"ops"`
 	Admin    AdminConfig    `mapstructure:"admin"`
 }
@@ -306,4 +307,115 @@ type NtfyConfig struct {
 	// Priority of the messages, 1 (min) to 5 (max); 0 or absent: 4 (high,
 	// shown as a pop-up).
 	Priority int `mapstructure:"priority"`
+}
+
+// CodesConfig is the one-time codes sent by text message (sms), phone call
+// (voice) and email. Every channel is off by default.
+type CodesConfig struct {
+	// Digits is the length of a code, 6 to 8 (default 6).
+	Digits int `mapstructure:"digits"`
+	// TTL is how long a sent code can be entered, 1m to 1h (default 10m).
+	TTL time.Duration `mapstructure:"ttl"`
+	// SendsPerUser is how many codes one user may be sent per SendWindow,
+	// all channels together, 1 to 100 (default 5).
+	SendsPerUser int `mapstructure:"sends_per_user"`
+	// SendWindow is the period of SendsPerUser, 1m to 24h (default 15m).
+	SendWindow time.Duration `mapstructure:"send_window"`
+	// HourlyBudget is how many codes the whole server may send per hour,
+	// against someone running up the bill (default 1000; 0: no budget).
+	HourlyBudget int `mapstructure:"hourly_budget"`
+	// AllowLoopbackPlaintext lets the Twilio and webhook URLs use http://
+	// and email use tls: none, to a literal loopback address only: for
+	// tests that run their own receivers. Default false.
+	AllowLoopbackPlaintext bool                 `mapstructure:"allow_loopback_plaintext"`
+	Phone                  CodesPhoneConfig     `mapstructure:"phone"`
+	Directory              CodesDirectoryConfig `mapstructure:"directory"`
+	// SMS sends codes by text message, Voice reads them out in a call.
+	SMS   CodeChannelConfig `mapstructure:"sms"`
+	Voice CodeChannelConfig `mapstructure:"voice"`
+	Email CodesEmailConfig  `mapstructure:"email"`
+}
+
+// CodesPhoneConfig is how typed phone numbers are read.
+type CodesPhoneConfig struct {
+	// DefaultRegion is the ISO 3166-1 alpha-2 region ("US") of a number
+	// typed without +country; "" (the default): numbers must start with +.
+	DefaultRegion string `mapstructure:"default_region"`
+	// AllowedCountries lists the regions numbers may belong to ([US, CA]);
+	// empty (the default): any.
+	AllowedCountries []string `mapstructure:"allowed_countries"`
+}
+
+// CodesDirectoryConfig says which directory attributes (ldap.attributes)
+// are trusted as destinations without the user verifying them.
+type CodesDirectoryConfig struct {
+	Phone bool `mapstructure:"phone"` // text messages and calls to the phone attribute (default false)
+	Mail  bool `mapstructure:"mail"`  // email to the mail attribute (default false)
+}
+
+// CodeChannelConfig is the sms or the voice channel: a provider and the
+// settings of each provider, of which only the chosen one may be set.
+type CodeChannelConfig struct {
+	// Provider is "twilio", "webhook" or "command"; "" (the default): off.
+	Provider string `mapstructure:"provider"`
+	// Message is the text sent, a Go text/template of .Code, .Spoken,
+	// .Issuer (totp.issuer) and .Minutes that must show the code.
+	// Default DefaultSMSMessage or DefaultVoiceMessage.
+	Message string            `mapstructure:"message"`
+	Twilio  TwilioConfig      `mapstructure:"twilio"`
+	Webhook CodeWebhookConfig `mapstructure:"webhook"`
+	Command CommandConfig     `mapstructure:"command"`
+}
+
+// TwilioConfig sends through Twilio's REST API.
+type TwilioConfig struct {
+	// URL is the API's base URL (default DefaultTwilioURL).
+	URL        string `mapstructure:"url"`
+	AccountSID string `mapstructure:"account_sid"`
+	// AuthTokenFile holds the account's auth token (trailing newline trimmed).
+	AuthTokenFile string `mapstructure:"auth_token_file"`
+	// From is the sending number; sms may name a MessagingServiceSID
+	// instead (one of the two). Calls need From.
+	From                string `mapstructure:"from"`
+	MessagingServiceSID string `mapstructure:"messaging_service_sid"`
+}
+
+// CodeWebhookConfig sends by an HTTP request to a gateway of the site's.
+type CodeWebhookConfig struct {
+	URL    string `mapstructure:"url"`    // https://…
+	Method string `mapstructure:"method"` // POST (default), PUT or GET (no body)
+	// Headers are extra "Name: value" request headers.
+	Headers []string `mapstructure:"headers"`
+	// AuthorizationFile holds the value of the Authorization header.
+	AuthorizationFile string `mapstructure:"authorization_file"`
+	// Body is a Go text/template of .Channel, .To, .Message, .Code and
+	// .Subject, with the functions json and urlquery; "": the sender's
+	// default, a JSON object of channel, to and message. A GET has none.
+	Body        string `mapstructure:"body"`
+	ContentType string `mapstructure:"content_type"` // default application/json
+}
+
+// CommandConfig sends by running a program: {to} and {channel} in Args
+// are replaced; the message goes on its standard input and in
+// RADIUSMFA_MESSAGE, never on the command line.
+type CommandConfig struct {
+	Path    string        `mapstructure:"path"` // absolute
+	Args    []string      `mapstructure:"args"`
+	Timeout time.Duration `mapstructure:"timeout"` // 1s to 5m, default 30s
+}
+
+// CodesEmailConfig mails codes over SMTP, with the rules of notify.email.
+type CodesEmailConfig struct {
+	Host string `mapstructure:"host"` // "" (the default) disables email
+	// Port defaults to 587 with starttls, 465 with tls, 25 with none.
+	Port int `mapstructure:"port"`
+	// TLS is "starttls" (default), "tls" (SMTPS) or "none" (a loopback
+	// host with allow_loopback_plaintext only).
+	TLS          string `mapstructure:"tls"`
+	Username     string `mapstructure:"username"`
+	PasswordFile string `mapstructure:"password_file"`
+	From         string `mapstructure:"from"` // required with Host
+	// Subject is a Go text/template of .Code, .Spoken, .Issuer and
+	// .Minutes on one line (default DefaultEmailSubject).
+	Subject string `mapstructure:"subject"`
 }

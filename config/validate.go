@@ -52,6 +52,7 @@ func (c *Config) validate() []error {
 	c.validateWeb(&p)
 	c.validatePush(&p)
 	c.validateNotify(&p)
+	c.validateCodes(&p)
 	c.validatePolicies(&p)
 	return p.errs
 }

@@ -2,8 +2,10 @@
 # Installs the Debian packages the test suite drives when they are missing, so
 # a fresh machine passes `make test` unattended:
 #   radclient (freeradius-utils), oathtool, OpenLDAP slapd + ldap-utils,
-#   a Samba Active Directory domain controller, openssl (test CAs), and a
-#   headless Chromium with its driver for the enrollment site's browser tests.
+#   a Samba Active Directory domain controller, openssl (test CAs), a
+#   headless Chromium with its driver for the enrollment site's browser tests,
+#   and the ocserv VPN server (RADIUS through radcli) with the openconnect
+#   client, which log in through radiusmfa's Access-Challenge prompts.
 set -euo pipefail
 
 need=()
@@ -16,6 +18,8 @@ have ldapsearch || need+=(ldap-utils)
 have slapadd    || need+=(slapd)
 have chromium        || need+=(chromium)
 have chromedriver    || need+=(chromium-driver)
+have ocserv          || need+=(ocserv)
+have openconnect     || need+=(openconnect)
 if ! have samba || ! have samba-tool || [ ! -d /usr/share/samba/setup ]; then
   need+=(samba samba-ad-dc samba-dsdb-modules samba-vfs-modules samba-ad-provision winbind ldb-tools attr)
 fi
@@ -34,6 +38,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-for c in radclient oathtool openssl slapd ldapsearch samba samba-tool chromium chromedriver; do
+for c in radclient oathtool openssl slapd ldapsearch samba samba-tool chromium chromedriver ocserv openconnect; do
   have "$c" || { echo "test-deps: $c still missing after install" >&2; exit 1; }
 done

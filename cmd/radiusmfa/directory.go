@@ -78,12 +78,12 @@ func primaryDirectory(cfg *config.Config, st store.Store, log *slog.Logger, reg 
 }
 
 // newEngine wires the decision engine from the configuration.
-func newEngine(cfg *config.Config, st store.Store, primary auth.Authenticator, directory string) (*auth.Engine, error) {
+func newEngine(cfg *config.Config, st store.Store, primary auth.Authenticator, directory string, extra ...factors.Factor) (*auth.Engine, error) {
 	global, perClient, err := groupPolicies(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return auth.NewEngine(primary, st, factorSet(cfg, st),
+	return auth.NewEngine(primary, st, append(factorSet(cfg, st), extra...),
 		auth.Policy{
 			Delimiter:         cfg.Auth.Delimiter,
 			MFA:               auth.Mode(cfg.Auth.Mode()),

@@ -26,6 +26,7 @@ import (
 	"radiusmfa/auth"
 	"radiusmfa/config"
 	"radiusmfa/enrollment"
+	"radiusmfa/factors"
 	"radiusmfa/internal/gctune"
 	"radiusmfa/ldapauth"
 	"radiusmfa/radiusd"
@@ -78,9 +79,20 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 		return err
 	}
 	defer closeDir()
-	engine, err := newEngine(cfg, st, primary, directory)
+	codes, err := startCodes(cfg, st, log, reg)
 	if err != nil {
 		return err
+	}
+	var sentFactors []factors.Factor
+	if codes != nil {
+		sentFactors = codes.Factors()
+	}
+	engine, err := newEngine(cfg, st, primary, directory, sentFactors...)
+	if err != nil {
+		return err
+	}
+	if codes != nil {
+		engine.SetCodeSender(codes)
 	}
 
 	rcfg, err := radiusConfig(cfg.Radius)

@@ -21,7 +21,7 @@ const DefaultWebhookBody = `{"channel":{{json .Channel}},"to":{{json .To}},"mess
 // WebhookOptions configure a Webhook.
 type WebhookOptions struct {
 	URL string
-	// Method is POST (default), PUT or GET. A GET has no body.
+	// Method is POST (default) or PUT: the message travels in the body.
 	Method string
 	// Headers are "Name: value" lines added to every request. Host,
 	// Content-Length, Transfer-Encoding and Connection are the
@@ -53,7 +53,7 @@ type Webhook struct {
 	url         string // may hold a token: in no message
 	method      string
 	header      http.Header
-	body        *template.Template // nil for GET
+	body        *template.Template
 	contentType string
 	client      *http.Client
 }
@@ -96,12 +96,8 @@ func NewWebhook(o WebhookOptions) (*Webhook, error) {
 			errs = append(errs, err)
 		}
 		w.body = body
-	case http.MethodGet:
-		if o.Body != "" {
-			errs = append(errs, errors.New("webhook: a GET has no body; use POST or PUT"))
-		}
 	default:
-		errs = append(errs, fmt.Errorf("webhook: method must be POST, PUT or GET, got %q", o.Method))
+		errs = append(errs, fmt.Errorf("webhook: method must be POST or PUT (the message travels in the body), got %q", o.Method))
 	}
 	header, err := parseHeaders(o.Headers, o.Authorization)
 	if err != nil {

@@ -85,17 +85,6 @@ func TestWebhookTemplateAndHeaders(t *testing.T) {
 	}
 }
 
-func TestWebhookGETHasNoBody(t *testing.T) {
-	srv := deliverytest.NewWebhook(t)
-	if err := send(t, webhookFor(t, srv, func(o *WebhookOptions) { o.Method = "GET" }), codeMessage(Email, "a@example.com")); err != nil {
-		t.Fatal(err)
-	}
-	r := srv.WaitFor(t, 1, 5*time.Second)[0]
-	if r.Method != http.MethodGet || len(r.Body) != 0 || r.Header.Get("Content-Type") != "" {
-		t.Errorf("%s with %q, Content-Type %q", r.Method, r.Body, r.Header.Get("Content-Type"))
-	}
-}
-
 // TestWebhookAnswers: an error gives the status alone, never the URL (its
 // query holds a token) nor the body (it holds the code).
 func TestWebhookAnswers(t *testing.T) {
@@ -157,12 +146,11 @@ func TestNewWebhookChecks(t *testing.T) {
 		want string // "" for success
 	}{
 		{"defaults", WebhookOptions{URL: "https://hooks.example.com/sms"}, ""},
-		{"get", WebhookOptions{URL: "https://hooks.example.com/sms", Method: "GET"}, ""},
+		{"get", WebhookOptions{URL: "https://hooks.example.com/sms", Method: "GET"}, "must be POST or PUT"},
 		{"http", WebhookOptions{URL: "http://hooks.example.com/x?token=secret-token"}, "must be https"},
 		{"http loopback allowed", WebhookOptions{URL: "http://127.0.0.1:9/x", AllowLoopbackPlaintext: true}, ""},
 		{"no host", WebhookOptions{URL: "https:///x"}, "no host"},
 		{"method", WebhookOptions{URL: "https://h.example.com", Method: "DELETE"}, "method must be"},
-		{"get with body", WebhookOptions{URL: "https://h.example.com", Method: "GET", Body: "{{.Message}}"}, "GET has no body"},
 		{"parse", WebhookOptions{URL: "https://h.example.com", Body: `{"m":{{json .Message}`}, "body template"},
 		{"field", WebhookOptions{URL: "https://h.example.com", Body: `{{.Number}}`}, "Number"},
 		{"function", WebhookOptions{URL: "https://h.example.com", Body: `{{shout .Message}}`}, `"shout" not defined`},

@@ -24,7 +24,7 @@ import (
 var binPath string
 
 // depsHint tells a developer how to get the external tools the tests drive.
-const depsHint = "run `make test-deps` (Debian packages freeradius-utils, oathtool, slapd, ldap-utils, samba, chromium, chromium-driver)"
+const depsHint = "run `make test-deps` (Debian packages freeradius-utils, oathtool, slapd, ldap-utils, samba, chromium, chromium-driver, ocserv, openconnect)"
 
 func TestMain(m *testing.M) {
 	code := run(m)

@@ -87,6 +87,15 @@ func (c *Client) EnrollTOTP(ctx context.Context, t TOTPRequest) (TOTPResult, err
 	return *r.TOTP, nil
 }
 
+func (c *Client) AddContact(ctx context.Context, user, kind, destination, label string) (string, error) {
+	r, err := c.call(ctx, request{Method: "AddContact", Name: user,
+		Contact: &wireContact{Kind: kind, Destination: destination, Label: label}})
+	if err != nil || r.ID == "" {
+		return "", cmp.Or(err, errMissing("id"))
+	}
+	return r.ID, nil
+}
+
 func (c *Client) ListDevices(ctx context.Context, user string) ([]Device, error) {
 	r, err := c.call(ctx, request{Method: "ListDevices", Name: user})
 	return r.Devices, err

@@ -19,6 +19,7 @@ import (
 	"radiusmfa/factors"
 	"radiusmfa/factors/backup"
 	"radiusmfa/factors/bypass"
+	"radiusmfa/factors/phone"
 	"radiusmfa/factors/totp"
 	"radiusmfa/store"
 	"radiusmfa/store/bolt"
@@ -208,6 +209,10 @@ var matrixCalls = []matrixCall{
 		_, err := c.svc.EnrollTOTP(ctx, TOTPRequest{User: "alice"})
 		return err
 	}},
+	{"AddContact", staffOnly, func(t *testing.T, ctx context.Context, c *console) error {
+		_, err := c.svc.AddContact(ctx, "alice", auth.KindEmail, "alice@example.com", "")
+		return err
+	}},
 	{"AuditTail", staffOnly, func(t *testing.T, ctx context.Context, c *console) error {
 		_, err := c.svc.AuditTail(ctx, 5)
 		return err
@@ -268,6 +273,20 @@ var matrixCalls = []matrixCall{
 	}},
 	{"ProveFactor", selfOnly, func(t *testing.T, ctx context.Context, c *console) error {
 		return c.svc.ProveFactor(ctx, "alice", c.code(t, c.totpSecret, 0), "")
+	}},
+	{"BeginContact", selfOnly, func(t *testing.T, ctx context.Context, c *console) error {
+		svc, _ := c.withCodes(t, 0, phone.Rules{})
+		_, err := svc.BeginContact(ctx, "alice", auth.KindSMS, "+1 650 253 0000", "")
+		return err
+	}},
+	{"ConfirmContact", selfOnly, func(t *testing.T, ctx context.Context, c *console) error {
+		svc, box := c.withCodes(t, 0, phone.Rules{})
+		p, err := svc.BeginContact(asAlice, "alice", auth.KindSMS, "+1 650 253 0000", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = svc.ConfirmContact(ctx, p, box.Last(t).Code, ConfirmOptions{})
+		return err
 	}},
 	{"ReportLogin", selfOnly, func(t *testing.T, ctx context.Context, c *console) error {
 		return c.svc.ReportLogin(ctx, "alice", c.loginSeq)

@@ -63,6 +63,10 @@ func deviceOf(e store.Enrollment, now time.Time) Device {
 		if pd, err := push.DeviceOf(e); err == nil {
 			d.Channel = string(pd.Channel)
 		}
+	case auth.KindSMS, auth.KindVoice, auth.KindEmail:
+		// Their ExpiresAt is the outstanding code's, not the device's:
+		// it is not shown.
+		d.To = contactTo(e)
 	}
 	return d
 }

@@ -84,15 +84,10 @@ func (s *Service) ConfirmTOTP(ctx context.Context, offer TOTPOffer, code string,
 	if err := s.stillEntitled(ctx, n, o.First); err != nil {
 		return "", err
 	}
-	if o.NeedProof {
-		// Only now, with the new app's code found right: a mistyped one
-		// must not burn the proof (often one of ten backup codes).
-		switch err := s.ProveFactor(ctx, n, o.Proof, ""); {
-		case errors.Is(err, factors.ErrInvalidCode):
-			return "", ErrBadProof
-		case err != nil:
-			return "", err
-		}
+	// Only now, with the new app's code found right: a mistyped one must
+	// not burn the proof (often one of ten backup codes).
+	if err := s.proveExisting(ctx, n, o); err != nil {
+		return "", err
 	}
 	e.Counter, e.LastUsedAt = step, s.opt.Now()
 	if o.First {
@@ -113,6 +108,21 @@ func (s *Service) ConfirmTOTP(ctx context.Context, offer TOTPOffer, code string,
 	}
 	s.audit(ctx, "totp.enroll "+e.ID, n)
 	return e.ID, nil
+}
+
+// proveExisting checks, and uses up, the proof of an existing device that
+// o may ask for: ErrBadProof when it is wrong or missing.
+func (s *Service) proveExisting(ctx context.Context, n string, o ConfirmOptions) error {
+	if !o.NeedProof {
+		return nil
+	}
+	switch err := s.ProveFactor(ctx, n, o.Proof, ""); {
+	case errors.Is(err, factors.ErrInvalidCode):
+		return ErrBadProof
+	case err != nil:
+		return err
+	}
+	return nil
 }
 
 // stillEntitled re-reads the account a session was granted for.

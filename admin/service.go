@@ -16,6 +16,8 @@ import (
 	"radiusmfa/auth"
 	"radiusmfa/auth/localdir"
 	"radiusmfa/factors"
+	"radiusmfa/factors/otc"
+	"radiusmfa/factors/phone"
 	"radiusmfa/store"
 )
 
@@ -62,6 +64,9 @@ type Device struct {
 	// Channel is how a push approver gets its pushes: "webpush" (the
 	// approver app) or "ntfy".
 	Channel string `json:"channel,omitempty"`
+	// To is where the codes of a phone or an email address go, masked:
+	// "•••-•••-3816", "cki•••@example.com".
+	To string `json:"to,omitempty"`
 }
 
 // TOTPRequest asks for a new authenticator-app enrollment.
@@ -89,6 +94,7 @@ type API interface {
 	LockUser(ctx context.Context, name string) error
 	UnlockUser(ctx context.Context, name string) error
 	EnrollTOTP(ctx context.Context, r TOTPRequest) (TOTPResult, error)
+	AddContact(ctx context.Context, user, kind, destination, label string) (string, error)
 	ListDevices(ctx context.Context, user string) ([]Device, error)
 	RemoveDevice(ctx context.Context, user, id string) error
 	AuditTail(ctx context.Context, n int) ([]store.AuditRecord, error)
@@ -142,6 +148,11 @@ type Options struct {
 	// suspension when staff unlock them.
 	Push       bool
 	ResumePush func(user string)
+	// Codes sends the codes that prove a phone or an email address a user
+	// adds (the server's *otc.Sender); nil when no codes are sent.
+	// PhoneRules read the phone numbers typed for such devices.
+	Codes      ContactCodes
+	PhoneRules phone.Rules
 }
 
 // Service implements API on a store.
@@ -163,6 +174,9 @@ func NewService(st store.Store, o Options) *Service {
 	}
 	if o.Delimiter == "" {
 		o.Delimiter = ","
+	}
+	if snd, ok := o.Codes.(*otc.Sender); ok && snd == nil {
+		o.Codes = nil // a nil *otc.Sender (no codes sent) is no sender
 	}
 	return &Service{st: st, opt: o}
 }

@@ -32,6 +32,14 @@ type request struct {
 	Bypass      *BypassRequest     `json:"bypass,omitempty"`
 	Enforcement *store.Enforcement `json:"enforcement,omitempty"`
 	AuditQuery  *AuditQuery        `json:"audit_query,omitempty"`
+	Contact     *wireContact       `json:"contact,omitempty"`
+}
+
+// wireContact is the phone or address of an AddContact.
+type wireContact struct {
+	Kind        string `json:"kind"`
+	Destination string `json:"destination"`
+	Label       string `json:"label,omitempty"`
 }
 
 // A response carries an error beside what a call returned with it (the
@@ -47,6 +55,7 @@ type response struct {
 	Settings *store.Settings     `json:"settings,omitempty"`
 	User     *UserDetail         `json:"user,omitempty"`
 	Search   []SearchResult      `json:"search,omitempty"`
+	ID       string              `json:"id,omitempty"` // of a device added
 }
 
 type wireError struct {
@@ -190,6 +199,12 @@ func dispatch(ctx context.Context, api API, r request) response {
 		var res TOTPResult
 		res, err = api.EnrollTOTP(ctx, *r.TOTP)
 		resp.TOTP = &res
+	case "AddContact":
+		if r.Contact == nil {
+			err = fmt.Errorf("%w: missing contact", ErrInvalid)
+			break
+		}
+		resp.ID, err = api.AddContact(ctx, r.Name, r.Contact.Kind, r.Contact.Destination, r.Contact.Label)
 	case "ListDevices":
 		resp.Devices, err = api.ListDevices(ctx, r.Name)
 	case "RemoveDevice":

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -107,7 +108,17 @@ func operate(t *testing.T, api API, c *console) {
 		t.Fatalf("limit 10001: %v", err)
 	}
 
-	if n, err := api.ResetEnrollment(ctx, "alice"); err != nil || n != 2 {
+	id, err := api.AddContact(ctx, "alice", "sms", "+1 650 253 0000", "desk")
+	if err != nil || id == "" {
+		t.Fatalf("add a phone: %q, %v", id, err)
+	}
+	if d, _ := api.ListDevices(ctx, "alice"); len(d) != 3 || !slices.ContainsFunc(d, func(d Device) bool { return d.ID == id && d.To == "•••-•••-0000" }) {
+		t.Fatalf("devices after adding a phone: %+v", d)
+	}
+	if _, err := api.AddContact(ctx, "alice", "sms", "+16502530000", ""); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("the same phone again: %v", err)
+	}
+	if n, err := api.ResetEnrollment(ctx, "alice"); err != nil || n != 3 {
 		t.Fatalf("reset: %d, %v", n, err)
 	}
 	if _, err := api.ResetEnrollment(ctx, "ghost"); !errors.Is(err, store.ErrNotFound) {

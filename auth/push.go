@@ -124,7 +124,8 @@ func pushDevices(usable []store.Enrollment) []store.Enrollment {
 }
 
 // devicesOf are the usable devices of the kinds of, the preferred one
-// first, then in the order they were added.
+// first, then in the order they were added (the store lists them by ID,
+// which is random).
 func devicesOf(usable []store.Enrollment, of func(kind string) bool) []store.Enrollment {
 	var out []store.Enrollment
 	for _, en := range usable {
@@ -139,7 +140,7 @@ func devicesOf(usable []store.Enrollment, of func(kind string) bool) []store.Enr
 		case b.Preferred && !a.Preferred:
 			return 1
 		}
-		return 0
+		return a.CreatedAt.Compare(b.CreatedAt)
 	})
 	return out
 }

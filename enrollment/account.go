@@ -37,6 +37,7 @@ func (p *pages) accountRoutes(mux *http.ServeMux) {
 
 type deviceView struct {
 	ID, Kind, KindName, Label, Added, LastUsed string
+	To                                         string // where a phone's or an address's codes go, masked
 	Disabled, Preferred                        bool
 	Codes                                      bool // backup or bypass codes, not a device to prefer
 	Remaining                                  int
@@ -62,6 +63,9 @@ type meView struct {
 	// Push offers to pair a phone as a push approver; Ntfy, to get login
 	// requests in the ntfy app.
 	Push, Ntfy bool
+	// AddPhone and AddEmail offer to add a phone or an email address: the
+	// server sends codes that way.
+	AddPhone, AddEmail bool
 }
 
 // accountDone are the confirmations a redirect may ask for (?done=key):
@@ -87,6 +91,12 @@ func kindName(k string) string {
 		return "Bypass code (from the help desk)"
 	case auth.KindPush:
 		return "Push approver (phone)"
+	case auth.KindSMS:
+		return "Phone (text messages)"
+	case auth.KindVoice:
+		return "Phone (calls)"
+	case auth.KindEmail:
+		return "Email"
 	}
 	return k
 }
@@ -114,6 +124,10 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 	}
 	v := meView{Nav: nav(s, "me"), Enroll: s.scope == ScopeEnroll, Done: accountDone[r.URL.Query().Get("done")],
 		NeedProof: p.needProof(s), Push: p.deps.Push != nil, Ntfy: p.deps.Push != nil && p.deps.Push.Ntfy != nil}
+	for _, k := range p.deps.Admin.SentKinds() {
+		v.AddPhone = v.AddPhone || k == auth.KindSMS || k == auth.KindVoice
+		v.AddEmail = v.AddEmail || k == auth.KindEmail
+	}
 	if v.Enroll {
 		p.meDevicesOnly(w, r, s, v)
 		return
@@ -125,8 +139,10 @@ func (p *pages) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, d := range devs {
+		// Expires is a bypass code's: a phone's ExpiresAt is its last
+		// code's, never listed (admin.Device leaves it out).
 		dv := deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label, Added: d.CreatedAt.UTC().Format(time.DateOnly),
-			LastUsed: dateTime(d.LastUsedAt), Disabled: d.Disabled || d.Expired, Preferred: d.Preferred,
+			LastUsed: dateTime(d.LastUsedAt), To: d.To, Disabled: d.Disabled || d.Expired, Preferred: d.Preferred,
 			Codes: d.Kind == backup.Kind || d.Kind == auth.KindBypass, Remaining: d.Remaining}
 		if !d.ExpiresAt.IsZero() {
 			dv.Expires = dateTime(d.ExpiresAt)
@@ -190,7 +206,7 @@ func (p *pages) meDevicesOnly(w http.ResponseWriter, r *http.Request, s session,
 	}
 	for _, d := range devs {
 		v.Devices = append(v.Devices, deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label,
-			Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt), Disabled: d.Disabled})
+			Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt), To: d.To, Disabled: d.Disabled})
 	}
 	p.render(w, http.StatusOK, "me.html", v)
 }
@@ -249,7 +265,7 @@ func (p *pages) removeTarget(r *http.Request, s session) (removeView, error) {
 		if d.ID == r.PathValue("id") {
 			found = true
 			v.Device = deviceView{ID: d.ID, Kind: d.Kind, KindName: deviceKindName(d), Label: d.Label,
-				Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt)}
+				Added: d.CreatedAt.UTC().Format(time.DateOnly), LastUsed: dateTime(d.LastUsedAt), To: d.To}
 			continue
 		}
 		if !d.Disabled && d.Kind != auth.KindBypass && (d.Kind != backup.Kind || d.Remaining > 0) {

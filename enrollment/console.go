@@ -21,6 +21,7 @@ func (p *pages) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/users/{name}/unlock", p.consoleUnlock)
 	mux.HandleFunc("POST /console/users/{name}/reset", p.consoleReset)
 	mux.HandleFunc("POST /console/users/{name}/bypass", p.consoleBypass)
+	mux.HandleFunc("POST /console/users/{name}/contacts", p.consoleAddContact)
 	mux.HandleFunc("POST /console/users/{name}/devices/{id}/disable", p.consoleDeviceState(true))
 	mux.HandleFunc("POST /console/users/{name}/devices/{id}/enable", p.consoleDeviceState(false))
 	mux.HandleFunc("GET /console/users/{name}/devices/{id}/delete", p.consoleDeleteForm)
@@ -57,6 +58,7 @@ var consoleDone = map[string]string{
 	"disabled": "The device is disabled: it no longer signs the user in.",
 	"enabled":  "The device is enabled again.",
 	"deleted":  "The device is deleted.",
+	"contact":  "The phone or email address was added: the user can have codes sent to it.",
 	"saved":    "The enforcement settings are saved and in force.",
 }
 

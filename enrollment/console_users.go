@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"radiusmfa/admin"
+	"radiusmfa/auth"
 	"radiusmfa/factors/bypass"
 )
 
@@ -86,7 +87,20 @@ type consoleUserView struct {
 	MaxUses                          int
 	Sep                              string // the password–code delimiter
 	Done, Message                    string
+	// Contact is the form that adds a phone or an address, offered for
+	// the kinds of code the server sends.
+	Contact consoleContact
 }
+
+// consoleContact is the user page's form to add a phone or an address:
+// the kinds offered, and what was typed when it comes back.
+type consoleContact struct {
+	Kinds           []sendOption
+	Kind, To, Label string
+}
+
+// consoleContactKinds name the kinds in the console's form.
+var consoleContactKinds = map[string]string{auth.KindSMS: "Text message", auth.KindVoice: "Phone call", auth.KindEmail: "Email"}
 
 func (p *pages) consoleUser(w http.ResponseWriter, r *http.Request) {
 	s, ok := p.staff(w, r, false)
@@ -99,6 +113,12 @@ func (p *pages) consoleUser(w http.ResponseWriter, r *http.Request) {
 // renderConsoleUser renders the page of the user named in the path, with a
 // confirmation or a message about what to fix.
 func (p *pages) renderConsoleUser(w http.ResponseWriter, r *http.Request, s session, status int, doneMsg, msg string) {
+	p.renderConsoleUserContact(w, r, s, status, doneMsg, msg, consoleContact{})
+}
+
+// renderConsoleUserContact is renderConsoleUser with the add-a-phone form
+// filled in as typed.
+func (p *pages) renderConsoleUserContact(w http.ResponseWriter, r *http.Request, s session, status int, doneMsg, msg string, c consoleContact) {
 	d, err := p.deps.Admin.UserDetail(as(r, s), r.PathValue("name"))
 	if err != nil {
 		p.serviceError(w, r, "user page", err)
@@ -106,7 +126,10 @@ func (p *pages) renderConsoleUser(w http.ResponseWriter, r *http.Request, s sess
 	}
 	v := consoleUserView{Nav: nav(s, "users"), User: d, Link: consoleUserPath(d.Name), Created: consoleTime(d.CreatedAt, consoleMinute, ""),
 		LastFailed: consoleTime(d.Lockout.LastFailure, consoleMinute, "never"), Audit: consoleAuditRows(d.RecentAudit),
-		Lifetimes: consoleLifetimes, MaxUses: bypass.MaxUses, Sep: p.deps.Delimiter, Done: doneMsg, Message: msg}
+		Lifetimes: consoleLifetimes, MaxUses: bypass.MaxUses, Sep: p.deps.Delimiter, Done: doneMsg, Message: msg, Contact: c}
+	for _, k := range p.deps.Admin.SentKinds() {
+		v.Contact.Kinds = append(v.Contact.Kinds, sendOption{Kind: k, Label: consoleContactKinds[k]})
+	}
 	if d.Lockout.Locked {
 		v.LockedUntil = consoleTime(d.Lockout.LockedUntil, consoleMinute, "until unlocked")
 	}
@@ -177,6 +200,30 @@ func (p *pages) consoleBypass(w http.ResponseWriter, r *http.Request) {
 		Uses                           int
 	}{nav(s, "users"), r.PathValue("name"), consoleUserPath(r.PathValue("name")), res.Code,
 		consoleTime(res.ExpiresAt, consoleMinute, ""), p.deps.Delimiter, res.Uses})
+}
+
+// consoleAddContact adds a phone or an email address to the user's
+// devices, vouched for by the operator: no code is sent to it.
+func (p *pages) consoleAddContact(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.consoleAction(w, r, false)
+	if !ok {
+		return
+	}
+	c := consoleContact{Kind: r.PostForm.Get("kind"), To: strings.TrimSpace(r.PostForm.Get("to")), Label: strings.TrimSpace(r.PostForm.Get("label"))}
+	if !slices.Contains(p.deps.Admin.SentKinds(), c.Kind) {
+		p.renderConsoleUserContact(w, r, s, http.StatusBadRequest, "", "Choose how the codes go from the list.", c)
+		return
+	}
+	_, err := p.deps.Admin.AddContact(as(r, s), r.PathValue("name"), c.Kind, c.To, c.Label)
+	if errors.Is(err, admin.ErrInvalid) {
+		p.renderConsoleUserContact(w, r, s, http.StatusBadRequest, "", sentence(errMessage(err)), c)
+		return
+	}
+	if err != nil {
+		p.serviceError(w, r, "add a phone or address", err)
+		return
+	}
+	consoleRedirectDone(w, r, r.PathValue("name"), "contact")
 }
 
 // consoleDeviceState disables a device (or enables it again).

@@ -21,6 +21,7 @@ import (
 	"radiusmfa/factors"
 	"radiusmfa/factors/backup"
 	"radiusmfa/factors/bypass"
+	"radiusmfa/factors/factortest"
 	"radiusmfa/factors/totp"
 	"radiusmfa/store"
 	"radiusmfa/store/bolt"
@@ -38,6 +39,8 @@ type realSite struct {
 	mu     sync.Mutex
 	now    time.Time
 	alerts []store.AuditRecord
+	// box receives the codes sent (newCodesSite); nil without codes.
+	box *factortest.Outbox
 }
 
 // storeAudit writes audit records straight to the store, so a test reads
@@ -49,6 +52,13 @@ func (a storeAudit) Record(r store.AuditRecord) { _ = a.st.AppendAudit(context.B
 const testPasswordSuffix = "-password-1"
 
 func newRealSite(t *testing.T) *realSite {
+	t.Helper()
+	return buildRealSite(t, nil)
+}
+
+// buildRealSite is newRealSite, sending codes as codes says when not nil
+// (newCodesSite).
+func buildRealSite(t *testing.T, codes *codesOptions) *realSite {
 	t.Helper()
 	fx := &realSite{t: t, now: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
 	clock := fx.clock
@@ -67,13 +77,17 @@ func newRealSite(t *testing.T) *realSite {
 		backup.New(st, backup.Options{Now: clock}),
 		bypass.New(st, bypass.Options{Now: clock}),
 	}
+	sender := fx.sender(codes)
+	if sender != nil {
+		fs = append(fs, sender.Factors()...)
+	}
 	fx.engine = auth.NewEngine(dir, st, fs, auth.Policy{MFA: auth.ModeRequired, EnrollMessage: "enroll first",
 		Lockout: store.LockoutPolicy{Threshold: 5, Duration: time.Minute}}, clock)
 	fm := map[string]factors.Factor{}
 	for _, f := range fs {
 		fm[f.Kind()] = f
 	}
-	fx.svc = admin.NewService(st, admin.Options{Hash: localdir.Params{Time: 1, MemoryKiB: 64, Threads: 1},
+	o := admin.Options{Hash: localdir.Params{Time: 1, MemoryKiB: 64, Threads: 1},
 		Issuer: "test", Digits: 6, Algorithm: "SHA1", Skew: 1, Now: clock, Factors: fm,
 		Enforcement: fx.engine.Enforcement, OnEnforcement: fx.engine.SetEnforcement,
 		Alert: func(r store.AuditRecord) { fx.mu.Lock(); fx.alerts = append(fx.alerts, r); fx.mu.Unlock() },
@@ -81,7 +95,12 @@ func newRealSite(t *testing.T) *realSite {
 			return []admin.ClientInfo{{Name: "vpn-gw", Networks: []string{"127.0.0.1/32"}, RequireMessageAuthenticator: "true",
 				LastRequest: fx.clock(), Requests: 3, Accepts: 2, Rejects: 1, WithMessageAuthenticator: 3}}
 		},
-	})
+	}
+	if sender != nil {
+		fx.engine.SetCodeSender(sender)
+		o.Codes, o.PhoneRules = sender, codes.rules
+	}
+	fx.svc = admin.NewService(st, o)
 	fx.h = Handler(Config{}, Deps{Auth: fx.engine, Admin: fx.svc, Roles: Roles{Builtin: true}, Audit: storeAudit{st}, Now: clock},
 		slog.New(slog.DiscardHandler))
 	return fx

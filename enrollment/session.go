@@ -44,7 +44,8 @@ type session struct {
 	role    string
 	created time.Time
 	seen    time.Time
-	pending *pendingTOTP // a secret being enrolled, never stored before confirmed
+	pending *pendingTOTP    // a secret being enrolled, never stored before confirmed
+	contact *pendingContact // a phone or address being proven, likewise
 }
 
 // sessions are kept in memory, keyed by the SHA-256 of the cookie value,
@@ -250,4 +251,57 @@ func (ss *sessions) restorePending(key [32]byte, p *pendingTOTP) {
 	if s, ok := ss.m[key]; ok && s.pending == nil {
 		s.pending = p
 	}
+}
+
+// setContact makes p the session's pending phone or address, in place of
+// any other.
+func (ss *sessions) setContact(key [32]byte, p *pendingContact) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok {
+		return errNoSession
+	}
+	s.contact = p
+	return nil
+}
+
+// takeContact detaches p from the session if it is still the pending
+// phone or address, so two confirmations of one code cannot both store it.
+func (ss *sessions) takeContact(key [32]byte, p *pendingContact) bool {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok || s.contact != p {
+		return false
+	}
+	s.contact = nil
+	return true
+}
+
+// restoreContact gives back a phone or address taken by takeContact whose
+// confirmation failed, unless another one was sent meanwhile.
+func (ss *sessions) restoreContact(key [32]byte, p *pendingContact) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.m[key]; ok && s.contact == nil {
+		s.contact = p
+	}
+}
+
+// wrongContactCode counts a wrong code sent to the pending phone or
+// address and drops it at maxConfirmTries; it reports whether it is gone.
+func (ss *sessions) wrongContactCode(key [32]byte, p *pendingContact) (dropped bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.m[key]
+	if !ok || s.contact != p {
+		return true
+	}
+	p.tries++
+	if p.tries >= maxConfirmTries {
+		s.contact = nil
+		return true
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -68,6 +69,30 @@ func (p *pages) origin(r *http.Request) string {
 type signinView struct {
 	User    string
 	Message string
+	// Send are the ways to have a code sent, one button each; CodeSent
+	// says one was, and the page now waits for the password and the code.
+	Send     []sendOption
+	CodeSent bool
+}
+
+// sendOption is a button of the sign-in form that has a code sent.
+type sendOption struct{ Kind, Label string }
+
+// sendKeywords are what a sign-in appends to the password to have a code
+// of a kind sent, as over RADIUS (password,sms): to the user's first
+// device of that kind.
+var sendKeywords = map[string]string{auth.KindSMS: "sms", auth.KindVoice: "phone", auth.KindEmail: "email"}
+
+var sendLabels = map[string]string{auth.KindSMS: "Text me a code", auth.KindVoice: "Call me with a code", auth.KindEmail: "Email me a code"}
+
+// signinPage is the sign-in form for user, with the buttons of the kinds
+// of code the server sends.
+func (p *pages) signinPage(user string) signinView {
+	v := signinView{User: user}
+	for _, k := range p.deps.Admin.SentKinds() {
+		v.Send = append(v.Send, sendOption{Kind: k, Label: sendLabels[k]})
+	}
+	return v
 }
 
 func (p *pages) render(w http.ResponseWriter, status int, name string, data any) {
@@ -87,13 +112,16 @@ func (p *pages) landing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *pages) signinForm(w http.ResponseWriter, r *http.Request) {
-	p.render(w, http.StatusOK, "signin.html", signinView{})
+	p.render(w, http.StatusOK, "signin.html", p.signinPage(""))
 }
 
 // signin checks the password and code through the engine, exactly as a
 // RADIUS login (one primary check, the same lockout counters), and starts
 // a session: full for an accepted login, enrollment-only for a right
-// password of a user with no device.
+// password of a user with no device. A form sent with a send button asks
+// the engine to send a code instead (password,sms), as a VPN client
+// would; the page then says where it went and asks again for the password
+// (never echoed into the page) and the code.
 func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
@@ -103,14 +131,25 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostForm.Get("user"))
 	// A backup code may be typed as shown ("1234 5678").
 	pw, code := r.PostForm.Get("password"), proofCode(r.PostForm.Get("code"))
-	view := signinView{User: user}
+	view := p.signinPage(user)
+	send := r.PostForm.Get("send")
+	if send != "" {
+		code = "" // the code field is for the next sign-in
+		if !slices.ContainsFunc(view.Send, func(o sendOption) bool { return o.Kind == send }) {
+			http.Error(w, "Bad request", http.StatusBadRequest)
+			return
+		}
+	}
 	if user == "" || pw == "" || len(pw) > maxPassword || !utf8.ValidString(pw) || !digitsOnly(code) {
 		view.Message = "Enter your user name, your password and, if you have a device, its current code."
 		p.render(w, http.StatusBadRequest, "signin.html", view)
 		return
 	}
 	secret := pw
-	if code != "" {
+	switch {
+	case send != "":
+		secret += p.deps.Delimiter + sendKeywords[send]
+	case code != "":
 		secret += p.deps.Delimiter + code
 	}
 	src, _ := netip.ParseAddrPort(r.RemoteAddr)
@@ -146,6 +185,12 @@ func (p *pages) signin(w http.ResponseWriter, r *http.Request) {
 	case d.Outcome == auth.Drop:
 		view.Message = "The server is busy: try again in a moment."
 		p.render(w, http.StatusServiceUnavailable, "signin.html", view)
+	case d.Outcome == auth.Reject && d.Reason == auth.ReasonCodeSent:
+		view.Message, view.CodeSent = codeSentMessage(d.Message), true
+		p.render(w, http.StatusOK, "signin.html", view)
+	case d.Outcome == auth.Reject && d.Reason == auth.ReasonCodeLimited:
+		view.Message = d.Message
+		p.render(w, http.StatusTooManyRequests, "signin.html", view)
 	default:
 		// One message for every credential failure, as over RADIUS (a
 		// message of its own for "code missing" would confirm a right
@@ -177,6 +222,16 @@ func (p *pages) audit(r *http.Request, user string, src netip.AddrPort, d auth.D
 func (p *pages) signout(w http.ResponseWriter, r *http.Request) {
 	p.sessions.end(w, r)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// codeSentMessage is the engine's word on where a code went, for the
+// site: its first sentence ("A code was sent by text message to
+// •••-•••-3816"); the rest tells a VPN user how to append the code.
+func codeSentMessage(msg string) string {
+	if i := strings.Index(msg, ". "); i > 0 {
+		msg = msg[:i]
+	}
+	return strings.TrimSuffix(msg, ".") + ". Enter your password again, and the code."
 }
 
 func digitsOnly(s string) bool {

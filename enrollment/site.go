@@ -104,6 +104,7 @@ func Handler(cfg Config, deps Deps, log *slog.Logger) http.Handler {
 		mux.HandleFunc("POST /signout", p.signout)
 		mux.HandleFunc("GET /enroll", p.enrollForm)
 		mux.HandleFunc("POST /enroll", p.enrollConfirm)
+		p.contactRoutes(mux)
 		p.accountRoutes(mux)
 		p.consoleRoutes(mux)
 		p.apiRoutes(mux)

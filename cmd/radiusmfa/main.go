@@ -5,6 +5,8 @@
 //	radiusmfa user ...       manage users: passwords, locks, roles, enrollment reset
 //	radiusmfa totp ...       enroll and manage authenticator apps
 //	radiusmfa device ...     list, disable and enable a user's devices
+//	radiusmfa phone add ...  add a phone that gets codes by text message or call
+//	radiusmfa email add ...  add an email address that gets codes
 //	radiusmfa bypass USER    issue a temporary code for a user without their device
 //	radiusmfa mfa show|set   who must use a second factor (run-time settings)
 //	radiusmfa audit tail     show recent decisions and admin actions
@@ -50,6 +52,10 @@ commands:
   device list USER [--json]     every device of a user: apps, backup and bypass codes
   device disable|enable USER ID
                                 block a lost device without deleting it, or unblock it
+  phone add USER NUMBER [--voice] [--label L]
+                                a phone that gets codes by text message (by call with --voice)
+  email add USER ADDRESS [--label L]
+                                an email address that gets codes
   bypass USER [--uses N] [--ttl 1h]
                                 a temporary code for a user without their device
   mfa show [--json]             MFA enforcement: mode, group and client modes, deadline, methods
@@ -86,6 +92,10 @@ func (c *cli) run(args []string) int {
 		err = c.totp(args[1:])
 	case "device":
 		err = c.device(args[1:])
+	case "phone":
+		err = c.phone(args[1:])
+	case "email":
+		err = c.email(args[1:])
 	case "bypass":
 		err = c.bypass(args[1:])
 	case "mfa":

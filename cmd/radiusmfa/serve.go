@@ -143,6 +143,14 @@ func (c *cli) runServer(ctx context.Context, cfg *config.Config, cfgFlag string)
 	// caller without a principal is served.
 	sopt := serviceOptions(cfg, "")
 	sopt.Factors = serviceFactors(cfg, st)
+	if codes != nil {
+		// Codes sent to a phone or address prove the user on the site
+		// too, and may be allowed as methods.
+		sopt.Codes = codes
+		for _, f := range codes.Factors() {
+			sopt.Factors[f.Kind()] = f
+		}
+	}
 	sopt.Enforcement = engine.Enforcement
 	sopt.OnEnforcement = engine.SetEnforcement
 	sopt.Alert = func(r store.AuditRecord) {

@@ -111,7 +111,8 @@ func serviceOptions(cfg *config.Config, actor string) admin.Options {
 		Hash:          localdir.Params{Time: a.Time, MemoryKiB: a.MemoryKiB, Threads: a.Threads},
 		Delimiter:     cfg.Auth.Delimiter, Issuer: cfg.TOTP.Issuer, Digits: cfg.TOTP.Digits, Skew: cfg.TOTP.Skew,
 		Algorithm: cfg.TOTP.Algorithm, Actor: actor,
-		Directory: map[string]string{"ldap": directoryLDAP}[cfg.Auth.Directory],
+		Directory:  map[string]string{"ldap": directoryLDAP}[cfg.Auth.Directory],
+		PhoneRules: phoneRules(cfg.Codes),
 	}
 }
 

@@ -38,6 +38,9 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 	var errs []error
 	for _, en := range have {
 		if en.CreatedBy != FromDirectory {
+			if dest, err := Destination(en); err == nil && isSentKind(en.Kind) && want[en.Kind] == dest {
+				delete(want, en.Kind) // the user added it themself
+			}
 			out = append(out, en)
 			continue
 		}

@@ -1,12 +1,10 @@
 package otc_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,46 +19,18 @@ import (
 	"radiusmfa/store"
 )
 
-// outbox is a provider that keeps what it is given, or fails.
-type outbox struct {
-	mu   sync.Mutex
-	sent []delivery.Message
-	err  error
-}
-
-func (o *outbox) Name() string { return "outbox" }
-func (o *outbox) Send(_ context.Context, m delivery.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.err != nil {
-		return o.err
-	}
-	o.sent = append(o.sent, m)
-	return nil
-}
-
-func (o *outbox) last(t *testing.T) delivery.Message {
-	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if len(o.sent) == 0 {
-		t.Fatal("nothing sent")
-	}
-	return o.sent[len(o.sent)-1]
-}
-
 type senderFixture struct {
 	s   *otc.Sender
 	db  *factortest.DB
 	clk *clock
-	box map[string]*outbox
+	box map[string]*factortest.Outbox
 	reg *prometheus.Registry
 }
 
 func newSender(t *testing.T, o otc.SenderOptions) *senderFixture {
 	t.Helper()
 	f := &senderFixture{db: factortest.OpenBolt(t), clk: &clock{t: time.Date(2026, 11, 23, 9, 14, 0, 0, time.UTC)},
-		box: map[string]*outbox{auth.KindSMS: {}, auth.KindVoice: {}, auth.KindEmail: {}}, reg: prometheus.NewRegistry()}
+		box: map[string]*factortest.Outbox{auth.KindSMS: {}, auth.KindVoice: {}, auth.KindEmail: {}}, reg: prometheus.NewRegistry()}
 	o.Codes.Now = f.clk.Now
 	o.Providers = map[string]delivery.Provider{}
 	for k, b := range f.box {
@@ -118,7 +88,7 @@ func TestSenderSendsEachKind(t *testing.T) {
 		if sent.To != c.to || !sent.Expires.Equal(f.clk.Now().Add(10*time.Minute)) {
 			t.Errorf("%s: sent %+v", c.kind, sent)
 		}
-		m := f.box[c.kind].last(t)
+		m := f.box[c.kind].Last(t)
 		if m.To != c.dest || string(m.Channel) != c.kind || !factors.IsDigits(m.Code, 6) {
 			t.Fatalf("%s: message %+v", c.kind, m)
 		}
@@ -178,9 +148,9 @@ func TestSenderResendReplaces(t *testing.T) {
 	f := newSender(t, otc.SenderOptions{})
 	e := f.device(t, "alice", "p1", auth.KindSMS, "+15855553816")
 	f.s.SendCode(ctx, e)
-	first := f.box[auth.KindSMS].last(t).Code
+	first := f.box[auth.KindSMS].Last(t).Code
 	f.s.SendCode(ctx, e)
-	second := f.box[auth.KindSMS].last(t).Code
+	second := f.box[auth.KindSMS].Last(t).Code
 	if first != second {
 		if err := f.verify(t, e, first); !errors.Is(err, factors.ErrInvalidCode) {
 			t.Fatalf("the replaced code: %v", err)
@@ -230,7 +200,7 @@ func TestSenderRateLimits(t *testing.T) {
 func TestSenderProviderFailure(t *testing.T) {
 	f := newSender(t, otc.SenderOptions{PerUser: 2})
 	e := f.device(t, "alice", "p1", auth.KindSMS, "+15855553816")
-	f.box[auth.KindSMS].err = errors.New("gateway: HTTP 503")
+	f.box[auth.KindSMS].Fail(errors.New("gateway: HTTP 503"))
 	for range 3 { // more than the limit: failed sends give the user's share back
 		_, err := f.s.SendCode(ctx, e)
 		if !errors.Is(err, auth.ErrCodeNotSent) || !strings.Contains(err.Error(), "HTTP 503") {
@@ -240,7 +210,7 @@ func TestSenderProviderFailure(t *testing.T) {
 	if n := counter(t, f.reg, "radiusmfa_codes_send_failures_total", auth.KindSMS); n != 3 {
 		t.Errorf("failures counted %v", n)
 	}
-	f.box[auth.KindSMS].err = nil
+	f.box[auth.KindSMS].Fail(nil)
 	if _, err := f.s.SendCode(ctx, e); err != nil {
 		t.Fatalf("once the gateway is back: %v", err)
 	}
@@ -253,7 +223,7 @@ func TestSenderRefusesAKindItDoesNotSend(t *testing.T) {
 		t.Fatalf("a totp device: %v", err)
 	}
 	if _, err := otc.NewSender(f.db, otc.SenderOptions{SMSMessage: "{{.Nope}}",
-		Providers: map[string]delivery.Provider{auth.KindSMS: &outbox{}}}); err == nil {
+		Providers: map[string]delivery.Provider{auth.KindSMS: &factortest.Outbox{}}}); err == nil {
 		t.Fatal("a message with an unknown field was taken")
 	}
 }
@@ -264,7 +234,7 @@ func TestSenderProof(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := f.box[auth.KindEmail].last(t).Code
+	code := f.box[auth.KindEmail].Last(t).Code
 	if p.To != "by email to cki•••@example.com" || p.Enrollment.Kind != auth.KindEmail || p.Enrollment.User != "alice" ||
 		p.Enrollment.Label != "Work email" || p.Enrollment.ID == "" {
 		t.Fatalf("proof %+v", p)
@@ -361,5 +331,19 @@ func TestSyncDirectory(t *testing.T) {
 	got, _ = f.s.SyncDirectory(ctx, "alice", store.Profile{Phone: "call reception"}, stored)
 	if len(got) != 1 || got[0].ID != own.ID {
 		t.Fatalf("an unreadable number: %d devices", len(got))
+	}
+}
+
+// A number the user added themself is not added again from the directory.
+func TestSyncDirectoryKeepsTheUsersOwn(t *testing.T) {
+	f := newSender(t, otc.SenderOptions{Directory: otc.DirectoryOptions{Phone: true},
+		PhoneRules: phonenumber.Rules{DefaultRegion: "US"}})
+	own := f.device(t, "alice", "own", auth.KindSMS, "+15855553816")
+	got, err := f.s.SyncDirectory(ctx, "alice", store.Profile{Phone: "585-555-3816"}, []store.Enrollment{own})
+	if err != nil || len(got) != 1 || got[0].ID != own.ID {
+		t.Fatalf("got %d devices, %v", len(got), err)
+	}
+	if stored, _ := f.db.Enrollments(ctx, "alice"); len(stored) != 1 {
+		t.Fatalf("stored %d devices", len(stored))
 	}
 }

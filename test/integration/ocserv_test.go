@@ -266,7 +266,7 @@ func (o *ocserv) authenticate(t *testing.T, user string, steps []promptStep) ope
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--protocol=anyconnect", "--authenticate", "--no-proxy",
 		"--servercert", o.Pin, "--user", user, o.URL)
-	cmd.Env = append(cleanEnv(), "LC_ALL=C")
+	cmd.Env = append(cleanEnv(), "LC_ALL=C.UTF-8") // English prompts; UTF-8 shows the masks (•••) as sent
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stdin, err := cmd.StdinPipe()

@@ -201,8 +201,15 @@ func (e *Engine) startChallenge(ctx context.Context, d Decision, ch challengeSta
 // challenge stores p, good for the challenge lifetime from now, and
 // answers with an Access-Challenge showing msg.
 func (e *Engine) challenge(d Decision, p *pendingChallenge, msg string) Decision {
+	return e.challengeUntil(d, p, msg, time.Time{})
+}
+
+// challengeUntil is challenge, with p good until until when that is
+// later than the challenge lifetime from now.
+func (e *Engine) challengeUntil(d Decision, p *pendingChallenge, msg string, until time.Time) Decision {
 	now := e.now()
-	p.expires, p.ttl = now.Add(e.policy.ChallengeTTL), e.policy.ChallengeTTL
+	p.ttl = max(e.policy.ChallengeTTL, until.Sub(now))
+	p.expires = now.Add(p.ttl)
 	state, err := e.challenges.add(p, now)
 	if err != nil {
 		// Answered, not dropped: the password has reached the directory,

@@ -413,7 +413,7 @@ func (e *Engine) secondFactor(ctx context.Context, d Decision, code string, st s
 		}
 		return e.push(ctx, d, devs[ch.kw.N], ch.req, st.LockoutFound, ch.attrs)
 	case ch.kw.Kind != "":
-		return e.sendByKeyword(ctx, d, ch.kw, usable)
+		return e.sendByKeyword(ctx, d, ch.kw, usable, ch.req.Interactive)
 	}
 	if code == "" {
 		if ch.mode == ChallengeAuto && e.pusher != nil && prefersPush(usable) {

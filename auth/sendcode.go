@@ -69,6 +69,7 @@ const (
 	MsgCodeLimited   = "Too many codes were sent: wait a few minutes, or use another method"
 	MsgCodeNotSent   = "Could not send the code: try another method"
 	MsgCodeExpired   = "That code has expired: ask for a new one"
+	MsgNoCodeDevice  = "You have no device of that kind: choose another way to get a code"
 )
 
 // Reasons of sent codes.
@@ -98,9 +99,16 @@ func sentDevices(usable []store.Enrollment) []store.Enrollment {
 // sendByKeyword sends a code to the device a keyword named and ends the
 // login with a Reply-Message saying where it went: the user signs in
 // again with the code appended. Not a failure: the password was right.
-func (e *Engine) sendByKeyword(ctx context.Context, d Decision, kw Keyword, usable []store.Enrollment) Decision {
+func (e *Engine) sendByKeyword(ctx context.Context, d Decision, kw Keyword, usable []store.Enrollment, interactive bool) Decision {
 	devs := devicesOf(usable, func(kind string) bool { return kind == kw.Kind })
-	if kw.N >= len(devs) {
+	switch {
+	case kw.N < len(devs):
+	case interactive:
+		// The site's buttons offer every kind the server sends: a user
+		// without one is told, not counted (the password was right).
+		d.Outcome, d.Reason, d.Message = Reject, ReasonNoCodeDevice, MsgNoCodeDevice
+		return d
+	default:
 		return e.fail(ctx, d, ReasonNoCodeDevice)
 	}
 	sent, err := e.sender.SendCode(ctx, devs[kw.N])
@@ -115,7 +123,8 @@ func (e *Engine) sendByKeyword(ctx context.Context, d Decision, kw Keyword, usab
 func codeNotSent(d Decision, err error) Decision {
 	switch {
 	case errors.Is(err, ErrCodeLimited):
-		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonCodeLimited, MsgCodeLimited, err
+		// Routine, and logged by the sender: not an error line per login.
+		d.Outcome, d.Reason, d.Message = Reject, ReasonCodeLimited, MsgCodeLimited
 	case errors.Is(err, ErrCodeNotSent):
 		d.Outcome, d.Reason, d.Message, d.Err = Reject, ReasonCodeNotSent, MsgCodeNotSent, err
 	default:
@@ -140,11 +149,13 @@ func (e *Engine) sendChallenge(ctx context.Context, d Decision, en store.Enrollm
 		next.step, next.sent = stepMenu, ""
 		d = e.challenge(d, &next, failed.Message+". "+e.menu(usable))
 		if d.Outcome == Challenge {
-			d.Reason, d.Err = failed.Reason, err
+			d.Reason, d.Err = failed.Reason, failed.Err
 		}
 		return d
 	}
-	return e.challenge(d, &next, fmt.Sprintf(MsgEnterSentCode, sent.To))
+	// An email may take longer to arrive than a challenge lives: the
+	// answer may come as long as the code works.
+	return e.challengeUntil(d, &next, fmt.Sprintf(MsgEnterSentCode, sent.To), sent.Expires)
 }
 
 // isResend reports whether an answer to a sent code asks for a new one.

@@ -256,4 +256,22 @@ func TestSiteMayAskForASentCode(t *testing.T) {
 	if ok.Outcome != Accept || ok.Factor != KindEmail {
 		t.Fatalf("site code: %v/%s", ok.Outcome, ok.Reason)
 	}
+	// The site offers every kind the server sends: carol has no email
+	// address, and is told so, not counted.
+	d = fx.e.Decide(context.Background(), Request{UserName: "carol", Password: "carolpw,email", Client: "web", Interactive: true})
+	if d.Reason != ReasonNoCodeDevice || d.Message != MsgNoCodeDevice || fx.store.locks["carol"].Failures != 0 {
+		t.Fatalf("carol's email: %s %q %+v", d.Reason, d.Message, fx.store.locks["carol"])
+	}
+}
+
+// The challenge for a sent code lives as long as the code: an email may
+// take longer to arrive than the challenge lifetime (30 s here).
+func TestSentCodeChallengeLivesWithTheCode(t *testing.T) {
+	fx, s := sentFixture(t, ChallengeMenu)
+	d := fx.ask("alice", "pa,ss", nil, "vpn", nasA)
+	d = fx.ask("alice", "2", d.State, "vpn", nasA)
+	fx.now = fx.now.Add(9 * time.Minute)
+	if ok := fx.ask("alice", s.code("mail-1"), d.State, "vpn", nasA); ok.Outcome != Accept {
+		t.Fatalf("after 9 minutes: %v/%s", ok.Outcome, ok.Reason)
+	}
 }

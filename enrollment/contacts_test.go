@@ -335,9 +335,10 @@ func TestSignInWithSentCode(t *testing.T) {
 	if len(fx.box.Sent()) != 0 {
 		t.Fatal("a code was sent after a wrong password")
 	}
-	// No phone for calls: the same failure as any other.
+	// No phone for calls: the user is told (the password was right), and
+	// it is not counted toward the lockout.
 	w = fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {pw}, "send": {"voice"}})
-	expect(t, "no such device", w, http.StatusUnauthorized, w.Body.String(), msgSignInFailed)
+	expect(t, "no such device", w, http.StatusUnauthorized, w.Body.String(), auth.MsgNoCodeDevice)
 	if w := fx.do("POST", "/signin", url.Values{"user": {"alice"}, "password": {pw}, "send": {"fax"}}); w.Code != http.StatusBadRequest {
 		t.Errorf("an unknown send button: %d", w.Code)
 	}

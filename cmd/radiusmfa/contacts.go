@@ -7,6 +7,7 @@ import (
 
 	"radiusmfa/admin"
 	"radiusmfa/auth"
+	"radiusmfa/config"
 )
 
 const (
@@ -49,14 +50,14 @@ func (c *cli) addContact(what, usage string, args []string) error {
 		return errUsage
 	}
 	kind, dest := auth.KindEmail, pos[1]
+	cfg, err := c.loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
 	if what == "phone" {
 		kind = map[bool]string{false: auth.KindSMS, true: auth.KindVoice}[*voice]
 		// Read here with the configuration's rules, as the server reads
 		// it: the number then reaches the service in E.164 form.
-		cfg, err := c.loadConfig(*cfgPath)
-		if err != nil {
-			return err
-		}
 		n, err := admin.ParsePhone(phoneRules(cfg.Codes), dest)
 		if err != nil {
 			return err
@@ -86,5 +87,22 @@ func (c *cli) addContact(what, usage string, args []string) error {
 	name, _ := auth.NormalizeUserName(pos[0])
 	noun := map[string]string{auth.KindSMS: "text-message phone", auth.KindVoice: "voice-call phone", auth.KindEmail: "email address"}[kind]
 	fmt.Fprintf(c.stdout, "added %s %s (id %s) for %s\n", noun, to, id, name)
+	if !channelOn(cfg.Codes, kind) {
+		// Stored all the same (a channel may be set up after): until then
+		// the user counts as enrolled with a device no login can use.
+		fmt.Fprintf(c.stderr, "warning: codes %s are not sent by this configuration (codes.%s): the device cannot be used until they are\n",
+			map[string]string{auth.KindSMS: "by text message", auth.KindVoice: "by phone call", auth.KindEmail: "by email"}[kind], kind)
+	}
 	return nil
+}
+
+// channelOn reports whether the configuration sends codes of kind.
+func channelOn(c config.CodesConfig, kind string) bool {
+	switch kind {
+	case auth.KindSMS:
+		return c.SMS.Provider != ""
+	case auth.KindVoice:
+		return c.Voice.Provider != ""
+	}
+	return c.Email.Host != ""
 }

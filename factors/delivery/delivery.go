@@ -91,12 +91,18 @@ func quote(s string, m Message) string {
 	return s[:cut] + "…"
 }
 
-// redact replaces m.Text and m.Code in s. The code is also found spread
+// redact replaces m.Text, m.To and m.Code in s: a destination is logged
+// only masked, by the caller. The number is also found without its +
+// (Twilio's errors, a gateway's stderr), an address in any case (go-mail
+// lists the recipients a server refused). The code is also found spread
 // out, as a voice message or an echoing server may write it ("1 2 3 4 5
 // 6", "123-456"): its characters with up to three others between each.
 func redact(s string, m Message) string {
 	if m.Text != "" {
 		s = strings.ReplaceAll(s, m.Text, "[message]")
+	}
+	if to := strings.TrimPrefix(m.To, "+"); len(to) >= 3 {
+		s = regexp.MustCompile(`(?i)\+?`+regexp.QuoteMeta(to)).ReplaceAllString(s, "[to]")
 	}
 	if m.Code == "" {
 		return s

@@ -61,6 +61,22 @@ func TestInvariantErrorsHoldNoCode(t *testing.T) {
 	}
 }
 
+// Destinations are logged masked by the caller: quoted errors hold them
+// in no form (Twilio's "The 'To' number 15855550123 is not valid", the
+// recipients go-mail lists).
+func TestQuoteHoldsNoDestination(t *testing.T) {
+	for _, c := range []struct{ to, in string }{
+		{"+15855550123", "The 'To' number +15855550123 is not a valid phone number."},
+		{"+15855550123", "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: 15855550123."},
+		{"Alice@Example.com", "550 5.1.1 unknown user, affected recipient(s): alice@example.com"},
+	} {
+		got := quote(c.in, Message{Channel: SMS, To: c.to, Text: "Your code is " + testCode, Code: testCode})
+		if strings.Contains(strings.ToLower(got), strings.ToLower(strings.TrimPrefix(c.to, "+"))) || !strings.Contains(got, "[to]") {
+			t.Errorf("quote(%q) = %q", c.in, got)
+		}
+	}
+}
+
 func TestQuoteIsOneShortLine(t *testing.T) {
 	m := codeMessage(SMS, "+15855550123")
 	got := quote("line one\r\n\tline two\x00\x1b[31m  red", m)

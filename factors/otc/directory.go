@@ -23,11 +23,14 @@ type DirectoryOptions struct {
 
 // SyncDirectory keeps user's devices made from the directory's profile p
 // in step with it, given the devices the user has, and returns them as
-// they now are: a device for a number or address that appeared, none for
-// one that went, a new one (keeping the old one's disabled state) for one
-// that changed. In the common case, nothing changed, it writes nothing.
-// An attribute that does not parse (or whose country is not allowed)
-// gives no device.
+// they now are: a device for a number or address that appeared, a new one
+// (keeping the old one's disabled state) for one that changed. A value
+// that went (or no longer parses, or whose country is not allowed)
+// disables its device rather than removing it: a user whose only device
+// it was must not fall back to the password alone. A value the user added
+// themself adds nothing. In the common case, nothing changed, it writes
+// nothing. Each change is logged: whoever can edit a user's directory
+// entry can receive their codes.
 func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile, have []store.Enrollment) ([]store.Enrollment, error) {
 	want := s.directoryDestinations(p)
 	if len(want) == 0 && !hasDirectoryDevice(have) {
@@ -35,24 +38,44 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 	}
 	out := make([]store.Enrollment, 0, len(have)+len(want))
 	disabled := map[string]bool{}
+	was := map[string]string{}
 	var errs []error
 	for _, en := range have {
-		if en.CreatedBy != FromDirectory {
-			if dest, err := Destination(en); err == nil && isSentKind(en.Kind) && want[en.Kind] == dest {
-				delete(want, en.Kind) // the user added it themself
+		dest, err := Destination(en)
+		if !isSentKind(en.Kind) || err != nil {
+			out = append(out, en)
+			continue
+		}
+		switch {
+		case want[en.Kind] == dest:
+			delete(want, en.Kind) // in step, or the user added it themself
+			out = append(out, en)
+		case en.CreatedBy != FromDirectory:
+			out = append(out, en)
+		case want[en.Kind] == "":
+			// Gone from the directory: disabled, never removed.
+			if !en.Disabled {
+				err := s.st.UpdateEnrollment(ctx, user, en.ID, func(e *store.Enrollment) error {
+					e.Disabled = true
+					return nil
+				})
+				if err != nil {
+					errs = append(errs, err)
+				} else {
+					en.Disabled = true
+					s.log.Warn("a directory device was disabled: the directory no longer gives a usable value",
+						"user", user, "kind", en.Kind, "was", mask(en.Kind, dest))
+				}
 			}
 			out = append(out, en)
-			continue
-		}
-		if dest, err := Destination(en); err == nil && want[en.Kind] == dest {
-			delete(want, en.Kind)
-			out = append(out, en)
-			continue
-		}
-		disabled[en.Kind] = disabled[en.Kind] || en.Disabled
-		if err := s.st.DeleteEnrollment(ctx, user, en.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-			errs = append(errs, err)
-			out = append(out, en)
+		default:
+			// Changed: the new value replaces it below.
+			disabled[en.Kind], was[en.Kind] = disabled[en.Kind] || en.Disabled, dest
+			if err := s.st.DeleteEnrollment(ctx, user, en.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				errs = append(errs, err)
+				out = append(out, en)
+				delete(want, en.Kind)
+			}
 		}
 	}
 	for _, kind := range sentKinds {
@@ -73,6 +96,12 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 		if err := s.st.AddEnrollment(ctx, en); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if old, changed := was[kind]; changed {
+			s.log.Warn("a directory device now sends elsewhere: the directory's value changed",
+				"user", user, "kind", kind, "to", mask(kind, dest), "was", mask(kind, old), "disabled", en.Disabled)
+		} else {
+			s.log.Info("a device was added from the directory", "user", user, "kind", kind, "to", mask(kind, dest))
 		}
 		out = append(out, en)
 	}

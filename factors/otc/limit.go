@@ -71,9 +71,10 @@ func (l *limits) take(user string, now time.Time) *limitError {
 	return nil
 }
 
-// giveBack returns the user's share of a send that failed: the provider
-// may be down, and the user should not be refused once it is back. The
-// hourly budget keeps it, so a broken provider is not tried without end.
+// giveBack returns the user's share of a send that failed for want of a
+// provider (down, timed out): the user should not be refused once it is
+// back. The hourly budget keeps it, so a broken provider is not tried
+// without end.
 func (l *limits) giveBack(user string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -210,7 +210,12 @@ func (s *Sender) deliver(ctx context.Context, user, kind, dest, code string) err
 		return err
 	}
 	if err := p.Send(ctx, m); err != nil {
-		s.limits.giveBack(user)
+		if !errors.Is(err, delivery.ErrRefused) {
+			// Down or slow: the user may try again once it is back. A
+			// refusal (a number the provider will not text) keeps its
+			// place, or one user could spend the hourly budget.
+			s.limits.giveBack(user)
+		}
 		s.m.failed.WithLabelValues(kind, p.Name()).Inc()
 		s.log.Warn("code not sent: the delivery provider failed", "user", user, "channel", kind,
 			"provider", p.Name(), "to", mask(kind, dest), "err", err)

@@ -214,6 +214,15 @@ func TestSenderProviderFailure(t *testing.T) {
 	if _, err := f.s.SendCode(ctx, e); err != nil {
 		t.Fatalf("once the gateway is back: %v", err)
 	}
+	// A refusal (a number the provider will not text) keeps its place:
+	// one user could otherwise spend the server's hourly budget.
+	f.box[auth.KindSMS].Fail(fmt.Errorf("twilio: 400: %w", delivery.ErrRefused))
+	if _, err := f.s.SendCode(ctx, e); !errors.Is(err, auth.ErrCodeNotSent) {
+		t.Fatalf("refused: %v", err)
+	}
+	if _, err := f.s.SendCode(ctx, e); !errors.Is(err, auth.ErrCodeLimited) {
+		t.Fatalf("after a refusal, at the limit of 2: %v", err)
+	}
 }
 
 func TestSenderRefusesAKindItDoesNotSend(t *testing.T) {
@@ -301,11 +310,15 @@ func TestSyncDirectory(t *testing.T) {
 		}
 	}
 	// The help desk disables the directory phone; the number changes; the
-	// new device is disabled too. The mail attribute goes: so does its device.
-	var phoneID string
+	// new device is disabled too. The mail attribute goes: its device is
+	// disabled, not removed.
+	var phoneID, mailID string
 	for _, e := range after {
 		if e.CreatedBy == otc.FromDirectory && e.Kind == auth.KindSMS {
 			phoneID = e.ID
+		}
+		if e.CreatedBy == otc.FromDirectory && e.Kind == auth.KindEmail {
+			mailID = e.ID
 		}
 	}
 	if err := f.db.UpdateEnrollment(ctx, "alice", phoneID, func(e *store.Enrollment) error { e.Disabled = true; return nil }); err != nil {
@@ -317,20 +330,31 @@ func TestSyncDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored, _ = f.db.Enrollments(ctx, "alice")
-	if len(got) != 2 || len(stored) != 2 {
+	if len(got) != 3 || len(stored) != 3 {
 		t.Fatalf("after the change: %d devices, %d stored", len(got), len(stored))
 	}
 	for _, e := range stored {
-		if e.CreatedBy == otc.FromDirectory {
+		switch {
+		case e.CreatedBy == otc.FromDirectory && e.Kind == auth.KindSMS:
 			if d, _ := otc.Destination(e); d != "+15855559999" || !e.Disabled || e.ID == phoneID {
 				t.Fatalf("the new directory phone: %s %v %s", d, e.Disabled, e.ID)
 			}
+		case e.ID == mailID:
+			if !e.Disabled {
+				t.Fatal("the directory address that went is still enabled")
+			}
 		}
 	}
-	// A number that is not one gives no device.
+	// A number that is not one disables the directory phone; alice keeps
+	// her own, and no device is removed.
 	got, _ = f.s.SyncDirectory(ctx, "alice", store.Profile{Phone: "call reception"}, stored)
-	if len(got) != 1 || got[0].ID != own.ID {
+	if len(got) != 3 {
 		t.Fatalf("an unreadable number: %d devices", len(got))
+	}
+	for _, e := range got {
+		if e.ID != own.ID && !e.Disabled {
+			t.Fatalf("directory device %s (%s) still enabled", e.ID, e.Kind)
+		}
 	}
 }
 

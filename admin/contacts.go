@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -34,19 +33,11 @@ type ContactCodes interface {
 
 var _ ContactCodes = (*otc.Sender)(nil)
 
-// contactKinds are the kinds of device whose codes are sent, in the order
-// the site offers them.
-var contactKinds = []string{auth.KindSMS, auth.KindVoice, auth.KindEmail}
-
-// isContactKind reports whether devices of kind get their codes sent to a
-// phone or an email address.
-func isContactKind(kind string) bool { return slices.Contains(contactKinds, kind) }
-
 // SentKinds are the kinds of device whose codes this server sends, in
 // menu order: what a user may add, and have a code sent to at sign-in.
 func (s *Service) SentKinds() []string {
 	var out []string
-	for _, k := range contactKinds {
+	for _, k := range auth.SentKinds() {
 		if s.opt.Codes != nil && s.opt.Codes.Sends(k) {
 			out = append(out, k)
 		}
@@ -107,11 +98,11 @@ func (s *Service) BeginContact(ctx context.Context, user, kind, destination, lab
 	if err != nil {
 		return nil, err
 	}
-	if !isContactKind(kind) {
+	if !auth.IsSentKind(kind) {
 		return nil, fmt.Errorf("%w: kind %q: codes go by sms, voice or email", ErrInvalid, kind)
 	}
 	if s.opt.Codes == nil || !s.opt.Codes.Sends(kind) {
-		return nil, fmt.Errorf("%w: this server sends no codes %s", ErrInvalid, kindBy(kind))
+		return nil, fmt.Errorf("%w: this server sends no codes %s", ErrInvalid, otc.By(kind))
 	}
 	dest, label, err := s.contactRequest(kind, destination, label)
 	if err != nil {
@@ -138,7 +129,7 @@ func (s *Service) ConfirmContact(ctx context.Context, proof *otc.Proof, code str
 	if err != nil {
 		return "", err
 	}
-	if e.User != n || !isContactKind(e.Kind) {
+	if e.User != n || !auth.IsSentKind(e.Kind) {
 		return "", fmt.Errorf("%w: the proof is not this user's", ErrInvalid)
 	}
 	if s.opt.Codes == nil {
@@ -241,9 +232,9 @@ func ParsePhone(r phone.Rules, typed string) (phone.Number, error) {
 // defaultContactLabel names a device after its masked destination:
 // "Phone •••-•••-3816", "Email cki•••@example.com" (cut to fit a label).
 func defaultContactLabel(kind, dest string) string {
-	label := "Phone " + phone.Number(dest).Mask()
+	label := "Phone " + otc.Mask(kind, dest)
 	if kind == auth.KindEmail {
-		label = "Email " + email.Mask(dest)
+		label = "Email " + otc.Mask(kind, dest)
 	}
 	if utf8.RuneCountInString(label) > maxLabelLen {
 		label = string([]rune(label)[:maxLabelLen-1]) + "…"
@@ -272,28 +263,14 @@ func (s *Service) notEnrolled(ctx context.Context, n, kind, dest string) error {
 // contactTo is where a device's codes go, masked for listings
 // ("•••-•••-3816", "cki•••@example.com"); "" for other kinds.
 func contactTo(e store.Enrollment) string {
-	if !isContactKind(e.Kind) {
+	if !auth.IsSentKind(e.Kind) {
 		return ""
 	}
 	dest, err := otc.Destination(e)
 	if err != nil {
 		return "•••"
 	}
-	if e.Kind == auth.KindEmail {
-		return email.Mask(dest)
-	}
-	return phone.Number(dest).Mask()
-}
-
-// kindBy names how codes of kind travel: "by text message".
-func kindBy(kind string) string {
-	switch kind {
-	case auth.KindSMS:
-		return "by text message"
-	case auth.KindVoice:
-		return "by phone call"
-	}
-	return "by email"
+	return otc.Mask(e.Kind, dest)
 }
 
 // contactNoun names a device of kind in a sentence.

@@ -232,7 +232,7 @@ func (e *Engine) preferredSent(usable []store.Enrollment) (store.Enrollment, boo
 	if len(devs) == 0 {
 		return store.Enrollment{}, false
 	}
-	if devs[0].Preferred || !slices.ContainsFunc(usable, func(en store.Enrollment) bool { return !isSentKind(en.Kind) }) {
+	if devs[0].Preferred || !slices.ContainsFunc(usable, func(en store.Enrollment) bool { return !IsSentKind(en.Kind) }) {
 		return devs[0], true
 	}
 	return store.Enrollment{}, false
@@ -261,7 +261,7 @@ func (e *Engine) menuOptions(usable []store.Enrollment) []menuOption {
 			opts = append(opts, menuOption{send: true, en: en})
 		}
 	}
-	if slices.ContainsFunc(usable, func(en store.Enrollment) bool { return en.Kind != KindPush && !isSentKind(en.Kind) }) {
+	if slices.ContainsFunc(usable, func(en store.Enrollment) bool { return en.Kind != KindPush && !IsSentKind(en.Kind) }) {
 		opts = append(opts, menuOption{})
 	}
 	return opts

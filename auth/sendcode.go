@@ -16,8 +16,11 @@ const (
 	KindEmail = "email"
 )
 
-// isSentKind reports whether devices of kind get their codes sent.
-func isSentKind(kind string) bool {
+// SentKinds are the kinds of device whose codes are sent, in menu order.
+func SentKinds() []string { return []string{KindSMS, KindVoice, KindEmail} }
+
+// IsSentKind reports whether devices of kind get their codes sent.
+func IsSentKind(kind string) bool {
 	return kind == KindSMS || kind == KindVoice || kind == KindEmail
 }
 
@@ -93,7 +96,7 @@ func (e *Engine) sends(kw Keyword) bool {
 // sentDevices are the usable devices whose codes are sent, the preferred
 // first.
 func sentDevices(usable []store.Enrollment) []store.Enrollment {
-	return devicesOf(usable, isSentKind)
+	return devicesOf(usable, IsSentKind)
 }
 
 // sendByKeyword sends a code to the device a keyword named and ends the

@@ -60,17 +60,24 @@ func (p *pages) contactView(phone bool) (contactFormView, bool) {
 
 func (p *pages) contactForm(phone bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := p.sessions.get(r); !ok {
-			http.Redirect(w, r, "/signin", http.StatusSeeOther)
-			return
+		if _, _, v, ok := p.contactPage(w, r, phone); ok {
+			p.render(w, http.StatusOK, "contact.html", v)
 		}
-		v, ok := p.contactView(phone)
-		if !ok {
-			http.Error(w, "Not found", http.StatusNotFound)
-			return
-		}
-		p.render(w, http.StatusOK, "contact.html", v)
 	}
+}
+
+// contactPage reads the session and the form's view of a page adding a
+// phone (or an address); when there is no session, or no such channel,
+// it has answered and ok is false.
+func (p *pages) contactPage(w http.ResponseWriter, r *http.Request, phone bool) (key [32]byte, s session, v contactFormView, ok bool) {
+	if key, s, ok = p.sessions.getKey(r); !ok {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return key, s, v, false
+	}
+	if v, ok = p.contactView(phone); !ok {
+		http.Error(w, "Not found", http.StatusNotFound)
+	}
+	return key, s, v, ok
 }
 
 // contactSend sends a code to the phone or address typed and keeps what
@@ -78,17 +85,8 @@ func (p *pages) contactForm(phone bool) http.HandlerFunc {
 // shows the form again, with what was typed and what is wrong.
 func (p *pages) contactSend(phone bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key, s, ok := p.sessions.getKey(r)
-		if !ok {
-			http.Redirect(w, r, "/signin", http.StatusSeeOther)
-			return
-		}
-		v, ok := p.contactView(phone)
-		if !ok {
-			http.Error(w, "Not found", http.StatusNotFound)
-			return
-		}
-		if !form(w, r) {
+		key, s, v, ok := p.contactPage(w, r, phone)
+		if !ok || !form(w, r) {
 			return
 		}
 		v.To, v.Label = strings.TrimSpace(r.PostForm.Get("to")), strings.TrimSpace(r.PostForm.Get("label"))

@@ -12,9 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
+
+	"radiusmfa/internal/mailer"
 )
 
 // SignatureHeader carries the body's HMAC-SHA256 under the webhook secret,
@@ -70,20 +71,12 @@ func CheckWebhookURL(u *url.URL, allowLoopbackHTTP bool) error {
 		return errors.New("webhook URL has no host")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && allowLoopbackHTTP && IsLoopback(u.Hostname()):
+	case u.Scheme == "http" && allowLoopbackHTTP && mailer.IsLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return errors.New("webhook URL must be https (http only to a loopback address, with allow_loopback_plaintext)")
 	}
 	return fmt.Errorf("webhook URL must be https, got scheme %q", u.Scheme)
-}
-
-// IsLoopback reports a literal loopback address (127.0.0.0/8, ::1). Names,
-// even "localhost", do not count: what they resolve to is not ours to
-// promise.
-func IsLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (w *Webhook) Name() string { return "webhook" }

@@ -12,6 +12,7 @@ import (
 	"radiusmfa/factors/delivery"
 	"radiusmfa/factors/otc"
 	"radiusmfa/factors/phone"
+	"radiusmfa/internal/mailer"
 	"radiusmfa/store"
 )
 
@@ -51,8 +52,8 @@ func startCodes(cfg *config.Config, st store.Store, log *slog.Logger, reg promet
 				return nil, fmt.Errorf("codes.email.password_file: %w", err)
 			}
 		}
-		p, err := delivery.NewSMTP(delivery.SMTPOptions{Host: e.Host, Port: e.Port, TLS: e.TLS,
-			AllowLoopbackPlaintext: c.AllowLoopbackPlaintext, Username: e.Username, Password: password, From: e.From})
+		p, err := delivery.NewSMTP(delivery.SMTPOptions{From: e.From, Server: mailer.Options{Host: e.Host, Port: e.Port,
+			TLS: e.TLS, AllowLoopbackPlaintext: c.AllowLoopbackPlaintext, Username: e.Username, Password: password}})
 		if err != nil {
 			return nil, fmt.Errorf("codes.email: %w", err)
 		}
@@ -83,7 +84,7 @@ func startCodes(cfg *config.Config, st store.Store, log *slog.Logger, reg promet
 		return nil, fmt.Errorf("codes: %w", err)
 	}
 	var on []string
-	for _, k := range []string{auth.KindSMS, auth.KindVoice, auth.KindEmail} {
+	for _, k := range auth.SentKinds() {
 		if p := providers[k]; p != nil {
 			on = append(on, k+" via "+p.Name())
 		}

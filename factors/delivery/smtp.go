@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -19,23 +18,11 @@ const DefaultSMTPTimeout = 30 * time.Second
 
 // SMTPOptions configure an SMTP provider.
 type SMTPOptions struct {
-	Host string
-	// Port defaults to 587 with "starttls", 465 with "tls", 25 with
-	// "none".
-	Port int
-	// TLS is "starttls" (default; the upgrade must succeed), "tls"
-	// (implicit, SMTPS) or "none", which needs AllowLoopbackPlaintext and
-	// a literal loopback Host.
-	TLS                    string
-	AllowLoopbackPlaintext bool
-	// Username and Password authenticate (SMTP AUTH) when Username is set;
-	// never without TLS.
-	Username, Password string
+	// Server is how the server is reached: host, port, TLS, AUTH, as for
+	// the admins' notifications.
+	Server mailer.Options
 	// From is the sender's address, in the envelope and the header.
 	From string
-	// RootCAs, when set, replaces the system's roots for the server's
-	// certificate (tests).
-	RootCAs *x509.CertPool
 	// Timeout bounds one message (default DefaultSMTPTimeout).
 	Timeout time.Duration
 }
@@ -55,8 +42,7 @@ func NewSMTP(o SMTPOptions) (*SMTP, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultSMTPTimeout
 	}
-	server := mailer.Options{Host: o.Host, Port: o.Port, TLS: o.TLS, AllowLoopbackPlaintext: o.AllowLoopbackPlaintext,
-		Username: o.Username, Password: o.Password, RootCAs: o.RootCAs}
+	server := o.Server
 	var errs []error
 	for _, err := range server.Check() {
 		errs = append(errs, fmt.Errorf("smtp: %w", err))

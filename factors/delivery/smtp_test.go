@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"radiusmfa/factors/delivery/deliverytest"
+	"radiusmfa/internal/mailer"
 	"radiusmfa/notify/notifytest"
 )
 
 func smtpFor(t *testing.T, srv *notifytest.SMTPServer, o SMTPOptions) *SMTP {
 	t.Helper()
-	o.Host, o.Port, o.RootCAs = srv.Host, srv.Port, srv.RootCAs
+	o.Server.Host, o.Server.Port, o.Server.RootCAs = srv.Host, srv.Port, srv.RootCAs
 	if o.From == "" {
 		o.From = "radiusmfa@example.com"
 	}
@@ -70,7 +71,7 @@ func receivedOne(t *testing.T, srv *notifytest.SMTPServer, m Message, wantAuth s
 func TestSMTPStartTLSWithAuth(t *testing.T) {
 	srv := notifytest.StartSMTP(t, notifytest.SMTPOptions{TLS: "starttls", Username: "mfa", Password: "hunter2"})
 	m := mailMessage()
-	if err := send(t, smtpFor(t, srv, SMTPOptions{Username: "mfa", Password: "hunter2"}), m); err != nil {
+	if err := send(t, smtpFor(t, srv, SMTPOptions{Server: mailer.Options{Username: "mfa", Password: "hunter2"}}), m); err != nil {
 		t.Fatal(err)
 	}
 	_, html := receivedOne(t, srv, m, "mfa")
@@ -85,7 +86,7 @@ func TestSMTPStartTLSWithAuth(t *testing.T) {
 func TestSMTPImplicitTLSPlainTextOnly(t *testing.T) {
 	srv := notifytest.StartSMTP(t, notifytest.SMTPOptions{TLS: "tls"})
 	m := codeMessage(Email, "alice@example.com")
-	if err := send(t, smtpFor(t, srv, SMTPOptions{TLS: "tls"}), m); err != nil {
+	if err := send(t, smtpFor(t, srv, SMTPOptions{Server: mailer.Options{TLS: "tls"}}), m); err != nil {
 		t.Fatal(err)
 	}
 	if _, html := receivedOne(t, srv, m, ""); html != "" {
@@ -99,19 +100,19 @@ func TestSMTPImplicitTLSPlainTextOnly(t *testing.T) {
 func TestSMTPPlainLoopbackOnly(t *testing.T) {
 	srv := notifytest.StartSMTP(t, notifytest.SMTPOptions{})
 	m := codeMessage(Email, "alice@example.com")
-	if err := send(t, smtpFor(t, srv, SMTPOptions{TLS: "none", AllowLoopbackPlaintext: true}), m); err != nil {
+	if err := send(t, smtpFor(t, srv, SMTPOptions{Server: mailer.Options{TLS: "none", AllowLoopbackPlaintext: true}}), m); err != nil {
 		t.Fatal(err)
 	}
 	if mails, ok := srv.Wait(1, 5*time.Second); !ok || mails[0].TLS {
 		t.Errorf("received %d, TLS %v", len(mails), ok && mails[0].TLS)
 	}
 	for _, o := range []SMTPOptions{
-		{Host: "smtp.example.com", TLS: "none", AllowLoopbackPlaintext: true, From: "a@example.com"},
-		{Host: "localhost", TLS: "none", AllowLoopbackPlaintext: true, From: "a@example.com"},
-		{Host: "127.0.0.1", TLS: "none", From: "a@example.com"},
+		{Server: mailer.Options{Host: "smtp.example.com", TLS: "none", AllowLoopbackPlaintext: true}, From: "a@example.com"},
+		{Server: mailer.Options{Host: "localhost", TLS: "none", AllowLoopbackPlaintext: true}, From: "a@example.com"},
+		{Server: mailer.Options{Host: "127.0.0.1", TLS: "none"}, From: "a@example.com"},
 	} {
 		if _, err := NewSMTP(o); err == nil || !strings.Contains(err.Error(), "loopback") {
-			t.Errorf("plain text to %s (switch %v): %v", o.Host, o.AllowLoopbackPlaintext, err)
+			t.Errorf("plain text to %s (switch %v): %v", o.Server.Host, o.Server.AllowLoopbackPlaintext, err)
 		}
 	}
 }
@@ -148,7 +149,7 @@ func TestSMTPRefused(t *testing.T) {
 func TestSMTPWrongPassword(t *testing.T) {
 	srv := notifytest.StartSMTP(t, notifytest.SMTPOptions{TLS: "starttls", Username: "mfa", Password: "hunter2"})
 	m := codeMessage(Email, "alice@example.com")
-	err := send(t, smtpFor(t, srv, SMTPOptions{Username: "mfa", Password: "wrong-pass"}), m)
+	err := send(t, smtpFor(t, srv, SMTPOptions{Server: mailer.Options{Username: "mfa", Password: "wrong-pass"}}), m)
 	checkSecretFree(t, err, m, "wrong-pass")
 }
 
@@ -174,14 +175,14 @@ func TestSMTPRefusesBeforeSending(t *testing.T) {
 }
 
 func TestNewSMTPChecks(t *testing.T) {
-	if _, err := NewSMTP(SMTPOptions{Host: "smtp.example.com", From: "not an address"}); err == nil || !strings.Contains(err.Error(), "smtp: from") {
+	if _, err := NewSMTP(SMTPOptions{Server: mailer.Options{Host: "smtp.example.com"}, From: "not an address"}); err == nil || !strings.Contains(err.Error(), "smtp: from") {
 		t.Errorf("bad from: %v", err)
 	}
-	if _, err := NewSMTP(SMTPOptions{From: "a@example.com", TLS: "ssl"}); err == nil ||
+	if _, err := NewSMTP(SMTPOptions{Server: mailer.Options{TLS: "ssl"}, From: "a@example.com"}); err == nil ||
 		!strings.Contains(err.Error(), "no SMTP host") || !strings.Contains(err.Error(), "tls must be") {
 		t.Errorf("no host, bad tls: %v", err)
 	}
-	p, err := NewSMTP(SMTPOptions{Host: "smtp.example.com", From: "a@example.com"})
+	p, err := NewSMTP(SMTPOptions{Server: mailer.Options{Host: "smtp.example.com"}, From: "a@example.com"})
 	if err != nil || p.server.TLS != "starttls" || p.server.Port != 587 || p.timeout != DefaultSMTPTimeout {
 		t.Errorf("defaults: %+v, %v", p, err)
 	}

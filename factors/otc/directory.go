@@ -42,7 +42,7 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 	var errs []error
 	for _, en := range have {
 		dest, err := Destination(en)
-		if !isSentKind(en.Kind) || err != nil {
+		if !auth.IsSentKind(en.Kind) || err != nil {
 			out = append(out, en)
 			continue
 		}
@@ -64,7 +64,7 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 				} else {
 					en.Disabled = true
 					s.log.Warn("a directory device was disabled: the directory no longer gives a usable value",
-						"user", user, "kind", en.Kind, "was", mask(en.Kind, dest))
+						"user", user, "kind", en.Kind, "was", Mask(en.Kind, dest))
 				}
 			}
 			out = append(out, en)
@@ -78,7 +78,7 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 			}
 		}
 	}
-	for _, kind := range sentKinds {
+	for _, kind := range auth.SentKinds() {
 		dest, ok := want[kind]
 		if !ok {
 			continue
@@ -99,9 +99,9 @@ func (s *Sender) SyncDirectory(ctx context.Context, user string, p store.Profile
 		}
 		if old, changed := was[kind]; changed {
 			s.log.Warn("a directory device now sends elsewhere: the directory's value changed",
-				"user", user, "kind", kind, "to", mask(kind, dest), "was", mask(kind, old), "disabled", en.Disabled)
+				"user", user, "kind", kind, "to", Mask(kind, dest), "was", Mask(kind, old), "disabled", en.Disabled)
 		} else {
-			s.log.Info("a device was added from the directory", "user", user, "kind", kind, "to", mask(kind, dest))
+			s.log.Info("a device was added from the directory", "user", user, "kind", kind, "to", Mask(kind, dest))
 		}
 		out = append(out, en)
 	}

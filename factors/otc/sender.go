@@ -2,6 +2,7 @@ package otc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -90,12 +91,9 @@ type senderMetrics struct {
 
 var _ auth.CodeSender = (*Sender)(nil)
 
-// Kinds whose codes a Sender may send, in menu order.
-var sentKinds = []string{auth.KindSMS, auth.KindVoice, auth.KindEmail}
-
 // NewSender checks o and returns its Sender.
 func NewSender(st Store, o SenderOptions) (*Sender, error) {
-	o.Issuer = cmpOr(o.Issuer, "radiusmfa")
+	o.Issuer = cmp.Or(o.Issuer, "radiusmfa")
 	if o.PerUser == 0 {
 		o.PerUser = 5
 	}
@@ -111,10 +109,10 @@ func NewSender(st Store, o SenderOptions) (*Sender, error) {
 	s := &Sender{st: st, o: o, codes: map[string]*Codes{}, templates: map[string]*template.Template{},
 		limits: &limits{perUser: o.PerUser, window: o.Window, budget: o.HourlyBudget, users: map[string]*userSends{}},
 		log:    o.Log}
-	texts := map[string]string{auth.KindSMS: cmpOr(o.SMSMessage, DefaultSMSMessage),
-		auth.KindVoice: cmpOr(o.VoiceMessage, DefaultVoiceMessage), auth.KindEmail: cmpOr(o.EmailSubject, DefaultEmailSubject)}
+	texts := map[string]string{auth.KindSMS: cmp.Or(o.SMSMessage, DefaultSMSMessage),
+		auth.KindVoice: cmp.Or(o.VoiceMessage, DefaultVoiceMessage), auth.KindEmail: cmp.Or(o.EmailSubject, DefaultEmailSubject)}
 	for kind, p := range o.Providers {
-		if !isSentKind(kind) || p == nil {
+		if !auth.IsSentKind(kind) || p == nil {
 			return nil, fmt.Errorf("otc: no sent codes of kind %q", kind)
 		}
 		c, err := New(st, kind, o.Codes)
@@ -151,7 +149,7 @@ func NewSender(st Store, o SenderOptions) (*Sender, error) {
 // Factors are the Factors that check the codes of the kinds s sends.
 func (s *Sender) Factors() []factors.Factor {
 	var out []factors.Factor
-	for _, k := range sentKinds {
+	for _, k := range auth.SentKinds() {
 		if c := s.codes[k]; c != nil {
 			out = append(out, c)
 		}
@@ -218,11 +216,11 @@ func (s *Sender) deliver(ctx context.Context, user, kind, dest, code string) err
 		}
 		s.m.failed.WithLabelValues(kind, p.Name()).Inc()
 		s.log.Warn("code not sent: the delivery provider failed", "user", user, "channel", kind,
-			"provider", p.Name(), "to", mask(kind, dest), "err", err)
+			"provider", p.Name(), "to", Mask(kind, dest), "err", err)
 		return fmt.Errorf("%w: %s via %s: %w", auth.ErrCodeNotSent, kind, p.Name(), err)
 	}
 	s.m.sent.WithLabelValues(kind, p.Name()).Inc()
-	s.log.Info("code sent", "user", user, "channel", kind, "provider", p.Name(), "to", mask(kind, dest))
+	s.log.Info("code sent", "user", user, "channel", kind, "provider", p.Name(), "to", Mask(kind, dest))
 	return nil
 }
 
@@ -278,26 +276,30 @@ func (s *Sender) Describe(en store.Enrollment) string {
 	}
 	switch en.Kind {
 	case auth.KindSMS:
-		return "Text message to " + mask(en.Kind, dest)
+		return "Text message to " + Mask(en.Kind, dest)
 	case auth.KindVoice:
-		return "Phone call to " + mask(en.Kind, dest)
+		return "Phone call to " + Mask(en.Kind, dest)
 	}
-	return "Email to " + mask(en.Kind, dest)
+	return "Email to " + Mask(en.Kind, dest)
 }
 
 // sentTo says where a code went, to follow "A code was sent".
-func sentTo(kind, dest string) string {
+func sentTo(kind, dest string) string { return By(kind) + " to " + Mask(kind, dest) }
+
+// By names how the codes of kind travel: "by text message".
+func By(kind string) string {
 	switch kind {
 	case auth.KindSMS:
-		return "by text message to " + mask(kind, dest)
+		return "by text message"
 	case auth.KindVoice:
-		return "by phone call to " + mask(kind, dest)
+		return "by phone call"
 	}
-	return "by email to " + mask(kind, dest)
+	return "by email"
 }
 
-// mask hides most of a destination for menus, replies and logs.
-func mask(kind, dest string) string {
+// Mask hides most of dest, where codes of kind go, for menus, replies,
+// listings and logs: "•••-•••-3816", "cki•••@example.com".
+func Mask(kind, dest string) string {
 	if kind == auth.KindEmail {
 		return email.Mask(dest)
 	}
@@ -307,17 +309,6 @@ func mask(kind, dest string) string {
 // Spoken spells a code out for a call, digit by digit with pauses.
 func Spoken(code string) string {
 	return strings.Join(strings.Split(code, ""), ", ")
-}
-
-func isSentKind(kind string) bool {
-	return kind == auth.KindSMS || kind == auth.KindVoice || kind == auth.KindEmail
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // now is the options' clock.
